@@ -1,0 +1,180 @@
+"""The persona prompt, shaped for a 135M-parameter model.
+
+SmolLM2-135M cannot be told to "stay in character"; it can continue a transcript. So the prompt is a short
+persona card, a few of the persona's own authored lines for this intent (the voice to imitate), the recent
+transcript with speaker names, and a bracketed beat saying what this one line must do. The assistant turn
+starts with a few prefilled words in the member's voice ("I", "Honestly, I", "{target}, you"), stop
+sequences end the line at a newline or at anyone's `Name:`, a GBNF grammar allows 1-3 plain sentences and
+forbids labels and markup, and the token budget is short. A capable model (`capable=True`) gets the same
+beat with fewer constraints and may phrase a key beat in its own words.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from holdspace.engine.rendering import authored_options, fill_target
+from holdspace.engine.types import LineRequest
+from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
+
+MAX_TOKENS = 50
+MAX_SENTENCES = 3
+RECENT_TURNS = 6
+EXAMPLES = 3
+
+#: what each intent asks of the line, as the bracketed beat; {name}, {target}, {they}/{their} are filled in
+BEATS: dict[str, str] = {
+    "answer": "{name} answers the facilitator in one or two short sentences, about {their} own life",
+    "interrupt": "{name} cuts in and talks about {their} own problem",
+    "deflect": "{name} dodges the question with a short, guarded reply",
+    "disclose": "{name} quietly admits something personal and hard",
+    "escalate": "{name} gets angry at {target} and says so",
+    "calm_down": "{name} cools off and says sorry, a bit awkwardly",
+    "support": "{name} says something kind to {target}, peer to peer",
+    "leave": "{name} says {they} need to step out for a bit",
+}
+
+#: first words per intent, in the member's voice; one is chosen per line by the seed
+PREFILLS: dict[str, tuple[str, ...]] = {
+    "answer": ("I", "Honestly, I", "Yeah, I", "For me, it's", "Well, I", "I guess I"),
+    "interrupt": ("Sorry, but I", "Can I just say, I", "Hang on, I", "Wait, I"),
+    "deflect": ("I don't know,", "I'd rather not", "Not much to say,", "I'm fine,"),
+    "disclose": ("I haven't told anyone this, but", "Okay, the truth is", "I need to say something. I"),
+    "escalate": ("{target}, you", "Seriously, {target}?", "No, {target},"),
+    "calm_down": ("Okay, sorry. I", "Sorry, I", "Fine. I"),
+    "support": ("{target}, I", "{target}, you're not", "Hey {target}, I"),
+    "leave": ("I need to", "I'm going to step out,", "Sorry, I have to"),
+}
+
+#: capable models get the beat and the card but no prefill, grammar or tight budget
+CAPABLE_MAX_TOKENS = 90
+
+
+@dataclass(frozen=True)
+class PersonaPrompt:
+    prompt: ChatPrompt
+    beat: str
+    prefill: str
+
+
+def pronouns(persona_pronouns: str) -> tuple[str, str]:
+    """(subject, possessive) from a pronouns field like "she/her"."""
+    first = persona_pronouns.split("/")[0].strip().lower()
+    return {"she": ("she", "her"), "he": ("he", "his")}.get(first, ("they", "their"))
+
+
+def beat_text(request: LineRequest) -> str:
+    they, their = pronouns(request.persona.pronouns)
+    template = BEATS.get(request.intent, BEATS["answer"])
+    return template.format(name=request.speaker, target=request.target or "the group", they=they, their=their)
+
+
+def choose_prefill(request: LineRequest, attempt: int = 0) -> str:
+    options = PREFILLS.get(request.intent, PREFILLS["answer"])
+    if "{target}" in " ".join(options) and not request.target:
+        options = tuple(o for o in options if "{target}" not in o) or ("I",)
+    rng = random.Random(f"{request.seed}:{request.speaker}:{request.intent}:{len(request.said_before)}:{attempt}")
+    return fill_target(rng.choice(options), request.target, "everyone")
+
+
+def short_background(text: str, limit: int = 260) -> str:
+    """The first sentences of the background, up to `limit` characters: small models drown in detail."""
+    out = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if out and len(out) + len(sentence) > limit:
+            break
+        out = f"{out} {sentence}".strip()
+    return out[:limit]
+
+
+def examples(request: LineRequest, k: int = EXAMPLES) -> list[str]:
+    """A few authored lines for this intent (not ones already said), chosen by the seed."""
+    options = authored_options(request)
+    said = set(request.said_before)
+    fresh = [line for line in options if line not in said] or options
+    rng = random.Random(f"{request.seed}:{request.speaker}:{request.intent}:examples")
+    return rng.sample(fresh, min(k, len(fresh)))
+
+
+def transcript(request: LineRequest, turns: int = RECENT_TURNS) -> list[str]:
+    lines = []
+    for utterance in request.recent[-turns:]:
+        if utterance.role == "system":
+            continue
+        who = "Facilitator" if utterance.role == "facilitator" else utterance.speaker
+        lines.append(f"{who}: {utterance.text}")
+    if request.facilitator_reply and not any(
+        u.role == "facilitator" and u.text == request.facilitator_reply for u in request.recent[-turns:]
+    ):
+        lines.append(f"Facilitator: {request.facilitator_reply}")
+    return lines
+
+
+def sentence_grammar(max_sentences: int = 3) -> str:
+    """GBNF: 1..max_sentences plain sentences on one line; no labels (`:`), markup or line breaks."""
+    extra = max(0, max(1, max_sentences) - 1)
+    return (
+        f"root ::= sentence (\" \" sentence){{0,{extra}}}\n"
+        "sentence ::= char char+ end\n"
+        "char ::= [^\\n.!?:*#<>\\[\\]{}|_~\"]\n"
+        'end ::= "." | "!" | "?" | "..."\n'
+    )
+
+
+def stop_sequences(request: LineRequest) -> tuple[str, ...]:
+    names = ["Facilitator:", *(f"{other}:" for other in request.others), f"{request.speaker}:"]
+    return ("\n", *names)
+
+
+def build_persona_prompt(
+    request: LineRequest, *, attempt: int = 0, capable: bool = False, max_tokens: int = MAX_TOKENS
+) -> PersonaPrompt:
+    """The transcript-shaped prompt for one line (a different `attempt` changes the prefill and seed)."""
+    persona = request.persona
+    they, _ = pronouns(persona.pronouns)
+    name = request.speaker
+    beat = beat_text(request)
+    card = (
+        f"This is a transcript of a peer support group. {name} is a group member, not the facilitator.\n"
+        f"{name}: {short_background(persona.background)}\n"
+        f"How {name} talks: {persona.voice.strip()}\n"
+        f"{name} talks only about {name}'s own life, in the first person, in one to three short sentences. "
+        f"{name} never gives advice and never speaks for anyone else."
+    )
+    example_block = "\n".join(f"{name}: {line}" for line in examples(request))
+    history = "\n".join(transcript(request)) or "(the group has just started)"
+    user = (
+        f"Some things {name} has said before:\n{example_block}\n\n"
+        f"The group so far:\n{history}\n\n"
+        f"[{beat}.]\n"
+        f"Write only {name}'s next line."
+    )
+    seed = None if request.seed is None else (request.seed * 7919 + attempt * 104729 + len(request.said_before))
+    if capable:
+        if request.beat_lines:
+            user += (
+                f"\n{name} must get this across, in {their_word(they)} own words: "
+                f"\"{fill_target(request.beat_lines[0], request.target)}\""
+            )
+        options = GenerationOptions(
+            max_tokens=CAPABLE_MAX_TOKENS, temperature=0.8, stop=stop_sequences(request), seed=seed
+        )
+        return PersonaPrompt(
+            ChatPrompt((ChatMessage("system", card), ChatMessage("user", user)), "", options), beat, ""
+        )
+    prefill = choose_prefill(request, attempt)
+    options = GenerationOptions(
+        max_tokens=max_tokens,
+        temperature=0.7,
+        stop=stop_sequences(request),
+        seed=seed,
+        grammar=sentence_grammar(MAX_SENTENCES - len(re.findall(r"[.!?](?:\s|$)", prefill))),
+    )
+    messages = (ChatMessage("system", card), ChatMessage("user", user))
+    return PersonaPrompt(ChatPrompt(messages, prefill, options), beat, prefill)
+
+
+def their_word(they: str) -> str:
+    return {"she": "her", "he": "his"}.get(they, "their")
