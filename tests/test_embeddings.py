@@ -29,7 +29,11 @@ def test_similar_sentences_are_closer_than_unrelated_ones() -> None:
 
 def test_batch_encoding_matches_single_encoding_and_keeps_order() -> None:
     embedder = get_embedder()
-    texts = ["short", "a much longer sentence about confidentiality and its limits in a group " * 3, "mid length"]
+    texts = [
+        "short",
+        "a much longer sentence about confidentiality and its limits in a group " * 3,
+        "mid length",
+    ]
     batch = embedder.encode(texts)
     for text, row in zip(texts, batch, strict=True):
         np.testing.assert_allclose(row, embedder.encode_one(text), atol=1e-5)

@@ -20,6 +20,12 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _announce_build(n_texts: int) -> None:
+    typer.echo(
+        f"Indexing the guide: embedding {n_texts} passages and sentences (once per corpus change)…", err=True
+    )
+
+
 def retrieve(
     query: str = typer.Argument(..., help="A question or situation, e.g. 'a member keeps interrupting'"),
     k: int = typer.Option(4, "--k", "-k", min=1, max=50, help="How many passages to return"),
@@ -30,7 +36,7 @@ def retrieve(
     from holdspace.retrieval import CorpusError, get_retriever
 
     try:
-        passages = get_retriever().search(query, k=k)
+        passages = get_retriever(on_build=_announce_build).search(query, k=k)
     except (CorpusError, ModelPackageError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -75,15 +81,14 @@ def eval_retrieval(
 ) -> None:
     """Recall@1, recall@3 and MRR of retrieval on the labelled questions; writes the report."""
     from holdspace.embeddings import ModelPackageError
-    from holdspace.retrieval import evaluate, get_retriever, load_eval_set, render_report
+    from holdspace.retrieval import evaluate_variants, get_retriever, load_eval_set, render_report
     from holdspace.retrieval._eval import EVAL_FILE, REPORT_FILE
 
     eval_path = eval_file or EVAL_FILE
     try:
         questions = load_eval_set(eval_path)
-        retriever = get_retriever()
-        modes = [retriever.mode] + [m for m in ("dense", "bm25", "hybrid") if m != retriever.mode]
-        results = [evaluate(retriever, questions, mode=m) for m in modes]  # type: ignore[arg-type]
+        retriever = get_retriever(on_build=_announce_build)
+        results = evaluate_variants(retriever, questions)
     except (ValueError, ModelPackageError) as exc:  # CorpusError is a ValueError
         raise _fail(str(exc)) from None
     report_path = report or REPORT_FILE
@@ -109,17 +114,13 @@ def eval_retrieval(
         }
         typer.echo(json.dumps(payload, indent=2))
         return
-    s = chosen.summary()
-    typer.echo(
-        f"retrieval ({chosen.mode}) on {s['questions']} questions: recall@1 {s['recall@1']:.3f}  "
-        f"recall@3 {s['recall@3']:.3f}  MRR {s['mrr']:.3f}"
-    )
-    for r in results[1:]:
+    width = max(len(r.name) for r in results)
+    typer.echo(f"retrieval on {len(chosen.outcomes)} questions ({eval_path}):")
+    for r in results:
         o = r.summary()
-        typer.echo(
-            f"  {r.mode:>6}: recall@1 {o['recall@1']:.3f}  recall@3 {o['recall@3']:.3f}  MRR {o['mrr']:.3f}"
-        )
-    typer.echo(f"misses at 3: {len(misses)}")
+        figures = f"recall@1 {o['recall@1']:.3f}  recall@3 {o['recall@3']:.3f}  MRR {o['mrr']:.3f}"
+        typer.echo(f"  {r.name:<{width}}  {figures}")
+    typer.echo(f"misses at 3 ({chosen.name}): {len(misses)}")
     for o in misses:
         got = ", ".join(f"{p.source} › {p.section}" for p in o.top[:3])
         rank = f"rank {o.rank}" if o.rank else "not in top 10"

@@ -57,7 +57,7 @@ class Director:
         for event in self.scenario.events:
             if event.id in state.fired_events or not state.members[event.speaker].present:
                 continue
-            if event.at_turn is not None and event.at_turn == state.turn:
+            if event.at_turn is not None and event.at_turn <= state.turn:
                 due.append(event)
             elif event.when is not None and event.at_turn is None and state.holds(event.when):
                 due.append(event)
@@ -84,8 +84,11 @@ class Director:
         plan = RoundPlan()
         present = [n for n, m in state.members.items() if m.present]
 
-        # 1. Scripted beats come first: they are the scenario's key moments.
+        # 1. Scripted beats come first: they are the scenario's key moments. A beat whose speaker already
+        # has one this round waits for the next round rather than being lost.
         for event in self.due_events(state):
+            if event.speaker in plan.speakers() or len(plan.beats) >= MAX_SPEAKERS:
+                continue
             target = self.other_party(event.speaker, last_speakers, state)
             plan.add(Beat(event.speaker, event.intent, target, tuple(event.lines), event))
             plan.fired.append(event)

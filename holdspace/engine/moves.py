@@ -92,6 +92,7 @@ AFFIRMATION = _rx(
     r"\b(?:glad|grateful|so glad) (?:you|u)(?:'re| are)? (?:here|came|shared|told|said|spoke|back)",
     r"\byou (?:showed up|came back|kept going|reached out|chose to|were able to|managed to)\b",
     r"\bthat (?:is|was|'s) (?:a )?(?:really )?(?:important|powerful|meaningful|big|huge)\b",
+    r"\b(?:that|it) (?:says|said|shows|showed) (?:a lot|so much|something)\b",
 )
 SUMMARY = _rx(
     r"\b(?:so far|to sum (?:up|it up)|summing up|in summary|let me (?:sum|recap|pull|gather|try to sum)|to recap|"
@@ -119,7 +120,7 @@ INFORMATION = _rx(
     r"\b(?:many|lots of|most|a lot of|some) people (?:find|experience|feel|go through|have|relapse|struggle)\b",
     r"\b(?:relapse|grief|withdrawal|recovery|anxiety|depression) (?:is|can be|often|tends|isn'?t)\b",
     r"\b(?:is|are) (?:a|an) (?:free|confidential|24|local)?\s*(?:program|service|line|resource|group|number|option|place)\b",
-    r"\b(?:we have|there is|there are|there'?s) (?:a|an|some|free|several|two|three)\b",
+    r"\b(?:we have|there is|there are|there'?s) (?:a|an|some|free|several|two|three|people|services|places)\b",
     r"\b(?:next|following) (?:week|session|meeting|time)\b",
     r"\b(?:the way (?:this|it) works|we'?ll (?:start|go|take|end|break|have|finish)|we (?:start|end|usually)|"
     r"tonight we|today we|the plan (?:is|for)|(?:handout|worksheet|pamphlet|brochure|list))\b",
@@ -182,7 +183,9 @@ REFERRAL = _rx(
     r"outpatient|inpatient|on-?call|professional (?:help|support)|specialist)\b",
     r"\b(?:refer\w*|connect (?:you|u) (?:with|to)|put (?:you|u) in touch|get (?:you|u) (?:connected|linked|in touch|some "
     r"support|support)|resource list|resources? (?:for|that|after|i can|we have)|after group i|after the meeting i)\b",
-    r"\b(?:sponsor|aa|na|smart recovery|al-?anon|support line)\b.*\b(?:call|contact|reach|connect|talk|number|meeting)\b",
+    r"\b(?:sponsor|aa|na|smart recovery|al-?anon)\b.*\b(?:call|contact|reach|connect|talk|number|meeting)\b",
+    r"\b(?:support|crisis|help|warm|text|chat) ?(?:line|service)s?\b",
+    r"\b(?:people|someone|somebody|services?) (?:you can|u can|to) (?:call|text|reach|talk to|contact)\b",
 )
 DE_ESCALATION = _rx(
     r"\b(?:take a (?:breath|breather|pause|moment|beat|break|minute|second|step back)|deep breath|breathe|"

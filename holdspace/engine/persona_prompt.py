@@ -16,13 +16,17 @@ import re
 from dataclasses import dataclass
 
 from holdspace.engine.rendering import authored_options, fill_target
-from holdspace.engine.types import LineRequest
+from holdspace.engine.types import LineRequest, Utterance
 from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
 
 MAX_TOKENS = 50
 MAX_SENTENCES = 3
-RECENT_TURNS = 6
+#: utterances of transcript in the prompt, each clipped: on one CPU thread llama.cpp reads ~120 prompt
+#: tokens/s with this wheel, so every uncached token costs ~8 ms before the first word appears
+RECENT_TURNS = 2
+CLIP_WORDS = 18
 EXAMPLES = 3
+EXAMPLE_WORDS = 30
 
 #: what each intent asks of the line, as the bracketed beat; {name}, {target}, {they}/{their} are filled in
 BEATS: dict[str, str] = {
@@ -75,11 +79,13 @@ def choose_prefill(request: LineRequest, attempt: int = 0) -> str:
     options = PREFILLS.get(request.intent, PREFILLS["answer"])
     if "{target}" in " ".join(options) and not request.target:
         options = tuple(o for o in options if "{target}" not in o) or ("I",)
-    rng = random.Random(f"{request.seed}:{request.speaker}:{request.intent}:{len(request.said_before)}:{attempt}")
+    rng = random.Random(
+        f"{request.seed}:{request.speaker}:{request.intent}:{len(request.said_before)}:{attempt}"
+    )
     return fill_target(rng.choice(options), request.target, "everyone")
 
 
-def short_background(text: str, limit: int = 260) -> str:
+def short_background(text: str, limit: int = 200) -> str:
     """The first sentences of the background, up to `limit` characters: small models drown in detail."""
     out = ""
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
@@ -90,25 +96,46 @@ def short_background(text: str, limit: int = 260) -> str:
 
 
 def examples(request: LineRequest, k: int = EXAMPLES) -> list[str]:
-    """A few authored lines for this intent (not ones already said), chosen by the seed."""
+    """A few of the shorter authored lines for this intent, not ones already said, clipped.
+
+    The choice depends only on the persona and intent (not the turn's seed) so the prompt's first few
+    hundred tokens stay identical between turns and llama.cpp serves them from its prompt cache; shorter
+    examples also keep the model's lines short.
+    """
     options = authored_options(request)
     said = set(request.said_before)
     fresh = [line for line in options if line not in said] or options
-    rng = random.Random(f"{request.seed}:{request.speaker}:{request.intent}:examples")
-    return rng.sample(fresh, min(k, len(fresh)))
+    shortest = sorted(fresh, key=lambda line: (len(line.split()), line))[: k + 2]
+    rng = random.Random(f"{request.persona.id}:{request.intent}:examples")
+    return [clip_sentences(line, EXAMPLE_WORDS) for line in rng.sample(shortest, min(k, len(shortest)))]
+
+
+def clip(text: str, limit: int = CLIP_WORDS) -> str:
+    parts = text.split()
+    return text.strip() if len(parts) <= limit else " ".join(parts[:limit]) + " ..."
+
+
+def clip_sentences(text: str, limit: int) -> str:
+    """Whole sentences up to `limit` words (a clipped example teaches the model to trail off)."""
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if out and sum(len(s.split()) for s in out) + len(sentence.split()) > limit:
+            break
+        out.append(sentence)
+    return clip(" ".join(out), limit)
 
 
 def transcript(request: LineRequest, turns: int = RECENT_TURNS) -> list[str]:
+    """The last few utterances with speaker names, ending with the facilitator's reply this round."""
+    spoken = [u for u in request.recent if u.role != "system"]
+    reply = request.facilitator_reply.strip()
+    if reply and not any(u.role == "facilitator" and u.text.strip() == reply for u in spoken[-turns:]):
+        spoken.append(Utterance("facilitator", "facilitator", reply))
     lines = []
-    for utterance in request.recent[-turns:]:
-        if utterance.role == "system":
-            continue
+    for utterance in spoken[-turns:]:
         who = "Facilitator" if utterance.role == "facilitator" else utterance.speaker
-        lines.append(f"{who}: {utterance.text}")
-    if request.facilitator_reply and not any(
-        u.role == "facilitator" and u.text == request.facilitator_reply for u in request.recent[-turns:]
-    ):
-        lines.append(f"Facilitator: {request.facilitator_reply}")
+        limit = CLIP_WORDS * 2 if utterance.role == "facilitator" else CLIP_WORDS
+        lines.append(f"{who}: {clip(utterance.text, limit)}")
     return lines
 
 
@@ -116,9 +143,9 @@ def sentence_grammar(max_sentences: int = 3) -> str:
     """GBNF: 1..max_sentences plain sentences on one line; no labels (`:`), markup or line breaks."""
     extra = max(0, max(1, max_sentences) - 1)
     return (
-        f"root ::= sentence (\" \" sentence){{0,{extra}}}\n"
+        f'root ::= sentence (" " sentence){{0,{extra}}}\n'
         "sentence ::= char char+ end\n"
-        "char ::= [^\\n.!?:*#<>\\[\\]{}|_~\"]\n"
+        'char ::= [^\\n.!?:*#<>\\[\\]{}|_~"]\n'
         'end ::= "." | "!" | "?" | "..."\n'
     )
 
@@ -137,32 +164,33 @@ def build_persona_prompt(
     name = request.speaker
     beat = beat_text(request)
     card = (
-        f"This is a transcript of a peer support group. {name} is a group member, not the facilitator.\n"
-        f"{name}: {short_background(persona.background)}\n"
-        f"How {name} talks: {persona.voice.strip()}\n"
-        f"{name} talks only about {name}'s own life, in the first person, in one to three short sentences. "
-        f"{name} never gives advice and never speaks for anyone else."
+        f"You are {name}, a member of a peer support group. {short_background(persona.background)}\n"
+        f"How you talk: {persona.voice.strip()}\n"
+        f'Say only what {name} says: one to three short sentences about your own life, as "I". '
+        f"You are not the facilitator and you never give advice."
     )
-    example_block = "\n".join(f"{name}: {line}" for line in examples(request))
+    cue = f"[{beat}.]"
+    shots: list[ChatMessage] = []
+    for line in examples(request):
+        shots += [ChatMessage("user", cue), ChatMessage("assistant", line)]
     history = "\n".join(transcript(request)) or "(the group has just started)"
-    user = (
-        f"Some things {name} has said before:\n{example_block}\n\n"
-        f"The group so far:\n{history}\n\n"
-        f"[{beat}.]\n"
-        f"Write only {name}'s next line."
+    user = f"{history}\n\n{cue}"
+    seed = (
+        None if request.seed is None else (request.seed * 7919 + attempt * 104729 + len(request.said_before))
     )
-    seed = None if request.seed is None else (request.seed * 7919 + attempt * 104729 + len(request.said_before))
     if capable:
         if request.beat_lines:
             user += (
                 f"\n{name} must get this across, in {their_word(they)} own words: "
-                f"\"{fill_target(request.beat_lines[0], request.target)}\""
+                f'"{fill_target(request.beat_lines[0], request.target)}"'
             )
         options = GenerationOptions(
             max_tokens=CAPABLE_MAX_TOKENS, temperature=0.8, stop=stop_sequences(request), seed=seed
         )
         return PersonaPrompt(
-            ChatPrompt((ChatMessage("system", card), ChatMessage("user", user)), "", options), beat, ""
+            ChatPrompt((ChatMessage("system", card), *shots, ChatMessage("user", user)), "", options),
+            beat,
+            "",
         )
     prefill = choose_prefill(request, attempt)
     options = GenerationOptions(
@@ -172,9 +200,13 @@ def build_persona_prompt(
         seed=seed,
         grammar=sentence_grammar(MAX_SENTENCES - len(re.findall(r"[.!?](?:\s|$)", prefill))),
     )
-    messages = (ChatMessage("system", card), ChatMessage("user", user))
+    messages = (ChatMessage("system", card), *shots, ChatMessage("user", user))
     return PersonaPrompt(ChatPrompt(messages, prefill, options), beat, prefill)
 
 
 def their_word(they: str) -> str:
     return {"she": "her", "he": "his"}.get(they, "their")
+
+
+def themself(they: str) -> str:
+    return {"she": "herself", "he": "himself"}.get(they, "themself")

@@ -17,7 +17,7 @@ import yaml
 
 from holdspace.content.models import DIMENSIONS, Condition, MoveEffect, Persona, Scenario
 from holdspace.engine.director import Beat, Director
-from holdspace.engine.moves import MoveDetector, RuleMoveDetector, named_members
+from holdspace.engine.moves import MoveDetector, RuleMoveDetector, named_members, sentences
 from holdspace.engine.rendering import AuthoredRenderer, LineRenderer
 from holdspace.engine.state import EffectBook, GroupState, NeedState, apply_effect
 from holdspace.engine.types import LineRequest, Move, RenderedLine, Utterance
@@ -129,6 +129,12 @@ class GroupSession:
         moves = self.detector.detect(reply, context, members)
         labels = {m.label for m in moves if m.confidence >= 0.5}
         addressed = named_members(reply, members)
+        redirected = self._redirected(reply, moves, members)
+        addressed = [name for name in addressed if name not in redirected]
+        for name in redirected:
+            # Being paused by name is not an invitation to keep talking.
+            member = state.members[name]
+            member.restraint = min(1.0, member.restraint + 0.2)
 
         situation = self.situation()
         handled_now = self._resolve_needs(labels)
@@ -228,6 +234,17 @@ class GroupSession:
         return self.summary()
 
     # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _redirected(reply: str, moves: list[Move], members: list[str]) -> set[str]:
+        """Members named in the redirecting sentence, unless a question elsewhere asks them something."""
+        named = set()
+        for move in moves:
+            if move.label == "redirect":
+                named |= set(named_members(move.evidence, members))
+        asked = {n for s in sentences(reply) if "?" in s and s not in {m.evidence for m in moves
+                 if m.label == "redirect"} for n in named_members(s, members)}
+        return named - asked
+
     def _resolve_needs(self, labels: set[str]) -> list[str]:
         """Update pending needs from this reply; return members whose need was handled now."""
         handled = []

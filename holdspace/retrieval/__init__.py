@@ -9,6 +9,7 @@ from holdspace.retrieval._corpus import (
     CorpusError,
     GuideDoc,
     GuideDocMeta,
+    check_front_matter,
     chunk_document,
     content_hash,
     corpus_dirs,
@@ -18,10 +19,17 @@ from holdspace.retrieval._corpus import (
     parse_guide_text,
     validate_corpus,
 )
-from holdspace.retrieval._eval import EvalResult, evaluate, load_eval_set, render_report
+from holdspace.retrieval._eval import EvalResult, evaluate, evaluate_variants, load_eval_set, render_report
 from holdspace.retrieval._ingest import IngestError, IngestResult, ingest_paths
 from holdspace.retrieval._passage import Passage, make_excerpt
-from holdspace.retrieval._retriever import Mode, Retriever, get_retriever, reset_retriever, tokenize
+from holdspace.retrieval._retriever import (
+    Mode,
+    Retriever,
+    SearchConfig,
+    get_retriever,
+    reset_retriever,
+    tokenize,
+)
 
 __all__ = [
     "Chunk",
@@ -34,11 +42,14 @@ __all__ = [
     "Mode",
     "Passage",
     "Retriever",
+    "SearchConfig",
+    "check_front_matter",
     "chunk_document",
     "content_hash",
     "corpus_dirs",
     "corpus_files",
     "evaluate",
+    "evaluate_variants",
     "get_retriever",
     "ingest_paths",
     "load_corpus",

@@ -20,13 +20,19 @@ from holdspace.settings import Settings, get_settings
 #: Chunking parameters; they are part of the index's content hash, so changing them rebuilds the index.
 MAX_CHUNK_CHARS = 900
 CHUNK_OVERLAP = 120
-CHUNKER_VERSION = f"md-h1h2h3/rc{MAX_CHUNK_CHARS}-{CHUNK_OVERLAP}/v1"
+CHUNKER_VERSION = f"md-h1h2h3/rc{MAX_CHUNK_CHARS}-{CHUNK_OVERLAP}/sentences/v2"
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 class CorpusError(ValueError):
-    """A corpus file that cannot be used; the message starts with `file:line:`."""
+    """A corpus file that cannot be used; reads as `file:line: message`, like every content error."""
+
+    def __init__(self, file: Path | str, line: int, message: str) -> None:
+        self.file = str(file)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.file}:{line}: {message}")
 
 
 class GuideDocMeta(BaseModel):
@@ -86,6 +92,43 @@ class Chunk:
         topics = f"\nTopics: {', '.join(self.topics)}." if self.topics else ""
         return f"{head}.{topics}\n{self.text}"
 
+    @property
+    def sentence_texts(self) -> list[str]:
+        """The chunk's sentences, each prefixed with its heading, embedded as extra vectors.
+
+        A trainee's question usually matches one sentence of a section ("says they used again") better
+        than the whole section's average meaning; scoring a section by its best sentence as well as by
+        its whole text measurably improves retrieval (see evaluation/RETRIEVAL_REPORT.md).
+        """
+        return [f"{self.section}: {s}" for s in split_sentences(self.text)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?:])[\"')\u201d]?\s+(?=[\"'\u201c(]?[A-Z0-9])|\n+")
+MIN_SENTENCE_CHARS = 20
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and list items of a passage; fragments too short to mean anything are merged forward."""
+    plain = re.sub(r"\*\*|__|`", "", text)
+    out: list[str] = []
+    carry = ""
+    for part in _SENTENCE_END.split(plain):
+        part = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", part).strip()
+        if not part:
+            continue
+        part = f"{carry} {part}".strip() if carry else part
+        if len(part) < MIN_SENTENCE_CHARS:
+            carry = part
+            continue
+        carry = ""
+        out.append(part)
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
+
 
 def _key_line(front_lines: Sequence[str], key: str) -> int | None:
     """1-based offset within the front matter of the line that sets `key`, if any."""
@@ -100,11 +143,11 @@ def parse_guide_text(text: str, path: Path) -> GuideDoc:
     """Parse `---` front matter and body; raises CorpusError naming `path:line`."""
     lines = text.splitlines()
     if not lines or lines[0].strip() != "---":
-        raise CorpusError(f"{path}:1: missing front matter (the file must start with a '---' line)")
+        raise CorpusError(path, 1, "missing front matter (the file must start with a '---' line)")
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
-        raise CorpusError(f"{path}:1: front matter is not closed (no second '---' line)") from None
+        raise CorpusError(path, 1, "front matter is not closed (no second '---' line)") from None
     front = lines[1:end]
     try:
         data = yaml.safe_load("\n".join(front)) or {}
@@ -112,9 +155,9 @@ def parse_guide_text(text: str, path: Path) -> GuideDoc:
         mark = getattr(exc, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
-        raise CorpusError(f"{path}:{line}: front matter is not valid YAML: {problem}") from None
+        raise CorpusError(path, line, f"front matter is not valid YAML: {problem}") from None
     if not isinstance(data, dict):
-        raise CorpusError(f"{path}:2: front matter must be a mapping of id, title and topics")
+        raise CorpusError(path, 2, "front matter must be a mapping of id, title and topics")
     try:
         meta = GuideDocMeta.model_validate(data)
     except ValidationError as exc:
@@ -130,10 +173,10 @@ def parse_guide_text(text: str, path: Path) -> GuideDoc:
             msg = f"unknown front matter field '{where}' (allowed: id, title, topics)"
         else:
             msg = f"front matter '{where}': {err['msg']}"
-        raise CorpusError(f"{path}:{line}: {msg}") from None
+        raise CorpusError(path, line, msg) from None
     body = "\n".join(lines[end + 1 :])
     if not body.strip():
-        raise CorpusError(f"{path}:{end + 1}: the document has no text after its front matter")
+        raise CorpusError(path, end + 1, "the document has no text after its front matter")
     return GuideDoc(meta=meta, body=body, path=path, body_line=end + 2)
 
 
@@ -142,7 +185,7 @@ def parse_guide_file(path: Path) -> GuideDoc:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{path}:1: cannot read the file: {exc}") from None
+        raise CorpusError(path, 1, f"cannot read the file: {exc}") from None
     return parse_guide_text(text, path)
 
 
@@ -219,10 +262,10 @@ def content_hash(files: Sequence[Path], embedder_id: str) -> str:
     return digest.hexdigest()
 
 
-def _duplicate_id(doc: GuideDoc, first: Path) -> str:
+def _duplicate_id(doc: GuideDoc, first: Path) -> CorpusError:
     front = doc.path.read_text(encoding="utf-8").splitlines()[1 : doc.body_line - 2]
     line = (_key_line(front, "id") or 0) + 1
-    return f"{doc.path}:{line}: id '{doc.meta.id}' is already used by {first}"
+    return CorpusError(doc.path, line, f"id '{doc.meta.id}' is already used by {first}")
 
 
 def load_corpus(dirs: Iterable[Path] | None = None) -> list[Chunk]:
@@ -233,23 +276,35 @@ def load_corpus(dirs: Iterable[Path] | None = None) -> list[Chunk]:
     for path in files:
         doc = parse_guide_file(path)
         if doc.meta.id in owner:
-            raise CorpusError(_duplicate_id(doc, owner[doc.meta.id]))
+            raise _duplicate_id(doc, owner[doc.meta.id])
         owner[doc.meta.id] = path
         chunks.extend(chunk_document(doc))
     return chunks
 
 
-def validate_corpus(paths: Iterable[Path]) -> list[str]:
-    """`file:line: message` for every problem in the given guide files (for `holdspace validate`)."""
-    problems: list[str] = []
+def validate_corpus(paths: Iterable[Path]) -> list[CorpusError]:
+    """Every problem in the given guide files (duplicate ids too); each reads `file:line: message`."""
+    problems: list[CorpusError] = []
     owner: dict[str, Path] = {}
     for path in paths:
         try:
             doc = parse_guide_file(path)
         except CorpusError as exc:
-            problems.append(str(exc))
+            problems.append(exc)
             continue
         if doc.meta.id in owner:
             problems.append(_duplicate_id(doc, owner[doc.meta.id]))
         owner.setdefault(doc.meta.id, path)
     return problems
+
+
+def check_front_matter(path: Path) -> list[tuple[str, int, str]]:
+    """(file, line, message) for each front matter problem of one guide file; [] when it is valid.
+
+    This is the hook `holdspace validate` calls for every file in guide_corpus/.
+    """
+    try:
+        parse_guide_file(path)
+    except CorpusError as exc:
+        return [(exc.file, exc.line, exc.message)]
+    return []

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from holdspace.retrieval._passage import Passage
-from holdspace.retrieval._retriever import Mode, Retriever
+from holdspace.retrieval._retriever import Mode, Retriever, SearchConfig
 from holdspace.settings import PROJECT_ROOT
 
 EVAL_FILE = PROJECT_ROOT / "evaluation" / "retrieval_eval.yaml"
@@ -72,6 +72,7 @@ class QueryOutcome:
 
 @dataclass
 class EvalResult:
+    name: str
     mode: str
     outcomes: list[QueryOutcome] = field(default_factory=list)
     seconds: float = 0.0
@@ -92,6 +93,7 @@ class EvalResult:
 
     def summary(self) -> dict[str, object]:
         return {
+            "name": self.name,
             "mode": self.mode,
             "questions": len(self.outcomes),
             "recall@1": round(self.recall_at(1), 4),
@@ -101,22 +103,70 @@ class EvalResult:
         }
 
 
-def evaluate(retriever: Retriever, questions: list[EvalQuestion], mode: Mode | None = None) -> EvalResult:
+#: What `holdspace eval retrieval` compares: the method in use first, then the alternatives it beat.
+VARIANTS: list[tuple[str, Mode, SearchConfig]] = [
+    ("hybrid (in use)", "hybrid", SearchConfig()),
+    ("dense: chunk + sentence vectors", "dense", SearchConfig()),
+    ("bm25 only", "bm25", SearchConfig()),
+    ("dense: chunk vectors only, no diversity", "dense", SearchConfig(chunk_weight=1.0, repeat_discount=1.0)),
+    (
+        "hybrid: chunk vectors, RRF k=60 equal weights, no diversity",
+        "hybrid",
+        SearchConfig(chunk_weight=1.0, rrf_k=60, bm25_weight=1.0, repeat_discount=1.0),
+    ),
+]
+
+
+def evaluate(
+    retriever: Retriever,
+    questions: list[EvalQuestion],
+    mode: Mode | None = None,
+    config: SearchConfig | None = None,
+    name: str | None = None,
+) -> EvalResult:
     """Run every question through the retriever and record where the first relevant passage ranked."""
     retriever.load()
-    result = EvalResult(mode=mode or retriever.mode)
+    mode = mode or retriever.mode
+    result = EvalResult(name=name or mode, mode=mode)
     start = time.perf_counter()
     for q in questions:
-        top = retriever.search(q.query, k=MRR_DEPTH, mode=mode)
+        top = retriever.search(q.query, k=MRR_DEPTH, mode=mode, config=config)
         rank = next((i for i, p in enumerate(top, start=1) if is_relevant(p, q.relevant)), None)
         result.outcomes.append(QueryOutcome(q.query, q.relevant, rank, top))
     result.seconds = time.perf_counter() - start
     return result
 
 
+def evaluate_variants(retriever: Retriever, questions: list[EvalQuestion]) -> list[EvalResult]:
+    """The method in use and the alternatives, on the same questions (the first result is the one in use)."""
+    return [evaluate(retriever, questions, mode, config, name) for name, mode, config in VARIANTS]
+
+
+HOW_CHOSEN = (
+    "How the method was chosen: dense retrieval over whole-section vectors alone stayed near 0.82 recall@3. "
+    "Three changes each helped on this set and together pass 0.9: scoring a section by its best sentence "
+    "as well as by its whole text (a trainee's situation usually matches one sentence), fusing with BM25 by "
+    "reciprocal rank, and halving the score of a document's further passages so that the first three "
+    "usually come from different documents. "
+    "To limit fitting to this set, settings were also compared on its odd- and even-numbered halves: "
+    "RRF k=5 with BM25 at half weight was best on both halves; a 0.5 versus 0.7 chunk weight tied on "
+    "recall@3 on one half and 0.5 was clearly ahead on the other. With 100 questions one question is "
+    "0.01, so differences under about 0.03 are noise. Re-run this command after "
+    "changing the corpus, the chunker or the embedder; the tests hold recall@3 at 0.9 or better."
+)
+
+
+def _describe(cfg: SearchConfig) -> str:
+    return (
+        f"dense score = {cfg.chunk_weight:g} x chunk cosine + {1 - cfg.chunk_weight:g} x best sentence; "
+        f"fused with BM25 by reciprocal rank fusion (k={cfg.rrf_k}, BM25 weight {cfg.bm25_weight:g}); "
+        f"a document's further passages discounted x{cfg.repeat_discount:g} each"
+    )
+
+
 def render_report(results: list[EvalResult], retriever: Retriever, eval_file: Path = EVAL_FILE) -> str:
     """The Markdown report written to evaluation/RETRIEVAL_REPORT.md."""
-    chosen = next((r for r in results if r.mode == retriever.mode), results[0])
+    chosen = results[0]
     docs = len({c.source for c in retriever.chunks})
     try:
         eval_name = eval_file.relative_to(PROJECT_ROOT)
@@ -131,20 +181,20 @@ def render_report(results: list[EvalResult], retriever: Retriever, eval_file: Pa
         f"- Questions: {len(chosen.outcomes)} from `{eval_name}`",
         f"- Corpus: {docs} documents, {len(retriever.chunks)} chunks; "
         f"embedder `{retriever.embedder.model_id}`",
-        f"- Method in use: **{retriever.mode}**",
+        f"- Method in use: **{chosen.mode}** — {_describe(retriever.config)}",
         "- recall@k: share of questions with a relevant section among the first k passages; "
         f"MRR: mean reciprocal rank of the first relevant passage (top {MRR_DEPTH}).",
         "",
-        "| method | recall@1 | recall@3 | MRR | ms/query |",
-        "|---|---|---|---|---|",
+        HOW_CHOSEN,
+        "",
+        "| method | recall@1 | recall@3 | MRR |",
+        "|---|---|---|---|",
     ]
     for r in results:
         s = r.summary()
-        lines.append(
-            f"| {r.mode} | {s['recall@1']:.3f} | {s['recall@3']:.3f} | {s['mrr']:.3f} | {s['ms_per_query']} |"
-        )
+        lines.append(f"| {r.name} | {s['recall@1']:.3f} | {s['recall@3']:.3f} | {s['mrr']:.3f} |")
     misses = chosen.misses(3)
-    lines += ["", f"## Misses at 3 ({chosen.mode}): {len(misses)}", ""]
+    lines += ["", f"## Misses at 3 ({chosen.name}): {len(misses)}", ""]
     if not misses:
         lines.append("None.")
     for o in misses:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -59,8 +60,40 @@ def _existing(client: ClientAPI, name: str) -> Collection | None:
         return None
 
 
-def _embed_sha(chunk: Chunk) -> str:
-    return hashlib.sha256(chunk.embed_text.encode()).hexdigest()[:24]
+@dataclass(frozen=True)
+class Entry:
+    """One vector in the collection: a whole chunk, or one sentence of it (`kind`)."""
+
+    entry_id: str
+    kind: str  # "chunk" | "sentence"
+    embed_text: str
+    document: str
+    metadata: dict[str, str]
+
+    @property
+    def embed_sha(self) -> str:
+        return hashlib.sha256(self.embed_text.encode()).hexdigest()[:24]
+
+
+SENTENCE_SEP = "~s"
+
+
+def entries_for(chunks: Sequence[Chunk]) -> list[Entry]:
+    """Every vector the index holds: one per chunk, then one per sentence (id `<chunk id>~s<n>`)."""
+    entries: list[Entry] = []
+    for c in chunks:
+        meta = {"kind": "chunk", "source": c.source, "title": c.title, "section": c.section}
+        entries.append(Entry(c.chunk_id, "chunk", c.embed_text, c.text, meta))
+    for c in chunks:
+        for n, sentence in enumerate(c.sentence_texts):
+            meta = {"kind": "sentence", "source": c.source, "parent": c.chunk_id}
+            entries.append(Entry(f"{c.chunk_id}{SENTENCE_SEP}{n}", "sentence", sentence, sentence, meta))
+    return entries
+
+
+def parent_of(entry_id: str) -> str:
+    """The chunk id a sentence entry belongs to."""
+    return entry_id.rsplit(SENTENCE_SEP, 1)[0]
 
 
 def _names(client: ClientAPI) -> list[str]:
@@ -68,9 +101,14 @@ def _names(client: ClientAPI) -> list[str]:
 
 
 def _vectors(
-    client: ClientAPI, name: str, embedder_id: str, chunks: Sequence[Chunk], embed: Any
+    client: ClientAPI,
+    name: str,
+    embedder_id: str,
+    entries: Sequence[Entry],
+    embed: Any,
+    on_build: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """Embeddings for every chunk, reusing those of an earlier corpus version for unchanged chunks.
+    """Embeddings for every entry, reusing those of an earlier corpus version for unchanged texts.
 
     Adding one trainer document then embeds only that document, not the whole guide again.
     """
@@ -89,22 +127,24 @@ def _vectors(
         for vector, meta in zip(vectors, metas, strict=True):
             if meta and meta.get("embed_sha"):
                 known[str(meta["embed_sha"])] = np.asarray(vector, dtype=np.float32)
-    shas = [_embed_sha(c) for c in chunks]
+    shas = [e.embed_sha for e in entries]
     missing = [i for i, sha in enumerate(shas) if sha not in known]
-    fresh: np.ndarray = embed([chunks[i].embed_text for i in missing]) if missing else np.zeros((0, 0))
+    if on_build is not None and missing:
+        on_build(len(missing))
+    fresh: np.ndarray = embed([entries[i].embed_text for i in missing]) if missing else np.zeros((0, 0))
     rows = [known.get(sha) for sha in shas]
     for j, i in enumerate(missing):
         rows[i] = fresh[j]
     return np.vstack(rows).astype(np.float32)
 
 
-def is_complete(collection: Collection, corpus_hash: str, n_chunks: int) -> bool:
+def is_complete(collection: Collection, corpus_hash: str, n_entries: int) -> bool:
     """True when the collection holds exactly this corpus version and its build finished."""
     meta = collection.metadata or {}
     return (
         bool(meta.get("complete"))
         and meta.get("content_hash") == corpus_hash
-        and (collection.count() == n_chunks)
+        and collection.count() == n_entries
     )
 
 
@@ -112,22 +152,23 @@ def open_collection(
     client: ClientAPI,
     corpus_hash: str,
     embedder_id: str,
-    chunks: Sequence[Chunk],
+    entries: Sequence[Entry],
     embed: Any,
     *,
     prune: bool,
+    on_build: Callable[[int], None] | None = None,
 ) -> tuple[Collection, bool]:
     """Return the collection for this corpus version, building it if needed; (collection, built)."""
     name = collection_name(corpus_hash)
     collection = _existing(client, name)
-    if collection is not None and is_complete(collection, corpus_hash, len(chunks)):
+    if collection is not None and is_complete(collection, corpus_hash, len(entries)):
         return collection, False
     if collection is not None:  # a build that was interrupted: start it again
         client.delete_collection(name)
     metadata = {
         "content_hash": corpus_hash,
         "embedder": embedder_id,
-        "chunks": len(chunks),
+        "entries": len(entries),
         "complete": False,
     }
     collection = client.create_collection(
@@ -136,24 +177,21 @@ def open_collection(
         configuration={"hnsw": {"space": "cosine"}},
         embedding_function=None,
     )
-    if chunks:
-        vectors = _vectors(client, name, embedder_id, chunks, embed)
-        batch = max(1, min(len(chunks), client.get_max_batch_size()))
-        for start in range(0, len(chunks), batch):
-            part = chunks[start : start + batch]
+    if entries:
+        vectors = _vectors(client, name, embedder_id, entries, embed, on_build)
+        batch = max(1, min(len(entries), client.get_max_batch_size()))
+        for start in range(0, len(entries), batch):
+            part = entries[start : start + batch]
             collection.upsert(
-                ids=[c.chunk_id for c in part],
+                ids=[e.entry_id for e in part],
                 embeddings=vectors[start : start + batch],
-                documents=[c.text for c in part],
-                metadatas=[
-                    {"source": c.source, "title": c.title, "section": c.section, "embed_sha": _embed_sha(c)}
-                    for c in part
-                ],
+                documents=[e.document for e in part],
+                metadatas=[{**e.metadata, "embed_sha": e.embed_sha} for e in part],
             )
     collection.modify(metadata={**metadata, "complete": True})
     if prune:
         for other_name in _names(client):
             if other_name.startswith(COLLECTION_PREFIX) and other_name != name:
                 client.delete_collection(other_name)
-    log.info("built guide index %s: %d chunks", name, len(chunks))
+    log.info("built guide index %s: %d vectors", name, len(entries))
     return collection, True

@@ -55,7 +55,8 @@ def _decode(path: Path, raw: bytes) -> str:
     raise IngestError(f"{path}: cannot decode the text (save it as UTF-8)")
 
 
-def _pdf_pages(path: Path) -> list[str]:
+def _pdf_pages(path: Path) -> tuple[list[str], str | None]:
+    """Text of each page and the document's own title, if its metadata has one."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -64,6 +65,7 @@ def _pdf_pages(path: Path) -> list[str]:
         if reader.is_encrypted and not reader.decrypt(""):
             raise IngestError(f"{path}: the PDF is password-protected")
         pages = [(page.extract_text() or "") for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or None
     except IngestError:
         raise
     except (PyPdfError, OSError, ValueError, KeyError, TypeError) as exc:
@@ -72,7 +74,7 @@ def _pdf_pages(path: Path) -> list[str]:
         raise IngestError(f"{path}: the PDF has no pages")
     if not any(p.strip() for p in pages):
         raise IngestError(f"{path}: the PDF has no extractable text (scanned pages? run OCR on it first)")
-    return pages
+    return pages, (str(meta_title).strip() or None) if meta_title else None
 
 
 def _first_heading(body: str) -> str | None:
@@ -107,10 +109,12 @@ def convert(path: Path) -> tuple[GuideDocMeta, str]:
 
     name_title = _title_from_name(path)
     if kind == "pdf":
-        pages = _pdf_pages(path)
-        title = name_title
+        pages, meta_title = _pdf_pages(path)
+        title = meta_title or name_title
         sections = [
-            f"## Page {n}\n\n{_normalise_text(text)}" for n, text in enumerate(pages, start=1) if text.strip()
+            f"## Page {n}\n\n{_no_headings(_normalise_text(text))}"
+            for n, text in enumerate(pages, start=1)
+            if text.strip()
         ]
         body = f"# {title}\n\n" + "\n\n".join(sections)
         return GuideDocMeta(id=_slug(path.stem) or "document", title=title, topics=[]), body
@@ -132,9 +136,13 @@ def convert(path: Path) -> tuple[GuideDocMeta, str]:
         body = text if _first_heading(text) else f"# {title}\n\n{text}"
     else:
         title = name_title
-        # Plain text has no headings; a stray leading '#' must not become one.
-        body = f"# {title}\n\n" + re.sub(r"(?m)^(#+)", r"\\\1", text)
+        body = f"# {title}\n\n" + _no_headings(text)
     return GuideDocMeta(id=_slug(path.stem) or "document", title=title, topics=[]), body
+
+
+def _no_headings(text: str) -> str:
+    """Plain and PDF text has no headings; a line that happens to start with '#' must not become one."""
+    return re.sub(r"(?m)^(\s*)(#+)", r"\1\\\2", text)
 
 
 def _render(meta: GuideDocMeta, body: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from holdspace.embeddings import Embedder, get_embedder
 from holdspace.retrieval._corpus import Chunk, content_hash, corpus_dirs, corpus_files, load_corpus
-from holdspace.retrieval._index import make_client, open_collection
+from holdspace.retrieval._index import SENTENCE_SEP, entries_for, make_client, open_collection, parent_of
 from holdspace.retrieval._passage import Passage
 from holdspace.settings import Settings, get_settings
 
@@ -27,13 +28,6 @@ if TYPE_CHECKING:
     from rank_bm25 import BM25Okapi
 
 Mode = Literal["hybrid", "dense", "bm25"]
-
-#: How many candidates each ranker contributes before fusion.
-CANDIDATES = 30
-#: Reciprocal rank fusion constant and weights (dense, bm25); chosen on the evaluation set.
-RRF_K = 60
-DENSE_WEIGHT = 1.0
-BM25_WEIGHT = 1.0
 
 _STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being below
@@ -72,11 +66,30 @@ def tokenize(text: str) -> list[str]:
     return [_stem(w.split("'")[0]) for w in words if w not in _STOPWORDS and len(w) > 1]
 
 
+@dataclass(frozen=True)
+class SearchConfig:
+    """How the rankers are combined; the defaults were chosen on evaluation/retrieval_eval.yaml.
+
+    - `chunk_weight`: dense score = w * cos(query, whole chunk) + (1 - w) * max cos(query, its sentences).
+    - `rrf_k`, `bm25_weight`: reciprocal rank fusion of the dense and BM25 rankings; a small k trusts the
+      top of each list, and BM25 gets half a vote because its misses are more often unrelated chunks.
+    - `repeat_discount`: a document's second passage has its score multiplied by this (its third by the
+      square, ...), so the first few citations cover distinct parts of the guide unless one document is
+      far ahead; 1.0 turns it off.
+    """
+
+    chunk_weight: float = 0.5
+    rrf_k: int = 5
+    bm25_weight: float = 0.5
+    repeat_discount: float = 0.5
+    max_dense_results: int = 3000
+
+
 class Retriever:
     """Loads the corpus, opens (or builds) the chroma index and answers searches from memory.
 
-    Loading is lazy and happens once; afterwards a search is one query embedding, one chroma query and
-    one BM25 scoring pass over chunks held in memory.
+    Loading is lazy and happens once; afterwards a search is one query embedding, one chroma query
+    (chunk and sentence vectors) and one BM25 pass over chunks held in memory.
     """
 
     def __init__(
@@ -87,10 +100,12 @@ class Retriever:
         dirs: Sequence[Path] | None = None,
         client: ClientAPI | None = None,
         mode: Mode = "hybrid",
+        config: SearchConfig | None = None,
     ) -> None:
         self.settings = settings or get_settings()
         self.dirs = list(dirs) if dirs is not None else corpus_dirs(self.settings)
         self.mode: Mode = mode
+        self.config = config or SearchConfig()
         self._embedder = embedder
         self._client = client
         self._lock = threading.Lock()
@@ -100,6 +115,7 @@ class Retriever:
         #: True when loading this retriever (re)built the chroma collection rather than reusing it.
         self.built_index = False
         self._collection: Collection | None = None
+        self._n_sentences = 0
         self._bm25: BM25Okapi | None = None
         self._position: dict[str, int] = {}
 
@@ -109,8 +125,11 @@ class Retriever:
             self._embedder = get_embedder()
         return self._embedder
 
-    def load(self) -> Retriever:
-        """Open the index (building it if the corpus changed) and the in-memory BM25; idempotent."""
+    def load(self, on_build: Callable[[int], None] | None = None) -> Retriever:
+        """Open the index (building it if the corpus changed) and the in-memory BM25; idempotent.
+
+        `on_build(n)` is called before `n` texts are embedded, so a command can say why it is slow.
+        """
         if self._loaded:
             return self
         with self._lock:
@@ -121,75 +140,110 @@ class Retriever:
             files = corpus_files(self.dirs)
             chunks = load_corpus(self.dirs)
             corpus_hash = content_hash(files, self.embedder.model_id)
+            entries = entries_for(chunks)
             client = self._client or make_client(self.settings)
             self._collection, self.built_index = open_collection(
                 client,
                 corpus_hash,
                 self.embedder.model_id,
-                chunks,
+                entries,
                 self.embedder.encode,
                 prune=not self.settings.chroma_url,
+                on_build=on_build,
             )
             self._client = client
             self.chunks = chunks
             self.corpus_hash = corpus_hash
+            self._n_sentences = sum(1 for e in entries if e.kind == "sentence")
             self._position = {c.chunk_id: i for i, c in enumerate(chunks)}
             docs = [tokenize(f"{c.title} {c.section} {' '.join(c.topics)} {c.text}") for c in chunks]
             self._bm25 = BM25Okapi(docs) if chunks else None
             self._loaded = True
         return self
 
-    # -- the two rankers ------------------------------------------------------------------------------
+    # -- the two rankers: full score arrays over all chunks ----------------------------------------------
 
-    def dense(self, query: str, n: int = CANDIDATES) -> list[tuple[int, float]]:
-        """(chunk index, cosine similarity) best first, from chroma."""
+    def dense_scores(self, query: str, config: SearchConfig | None = None) -> np.ndarray:
+        """Per chunk: weighted cosine of the whole chunk and of its best sentence, from one chroma query.
+
+        Chunks (or sentences) beyond the results returned get the lowest similarity seen, which only
+        matters once the corpus holds more vectors than `max_dense_results`.
+        """
         self.load()
-        if not self.chunks or self._collection is None:
-            return []
+        n = len(self.chunks)
+        if not n or self._collection is None:
+            return np.zeros(0, dtype=np.float32)
+        cfg = config or self.config
         vector = self.embedder.encode_one(query)
         result = self._collection.query(
-            query_embeddings=[vector], n_results=min(n, len(self.chunks)), include=["distances"]
+            query_embeddings=[vector],
+            n_results=min(n + self._n_sentences, cfg.max_dense_results),
+            include=["distances"],
         )
         ids = result["ids"][0]
         distances = (result.get("distances") or [[1.0] * len(ids)])[0]
-        return [(self._position[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+        whole = np.full(n, np.nan, dtype=np.float32)
+        best = np.full(n, np.nan, dtype=np.float32)
+        for entry_id, distance in zip(ids, distances, strict=True):
+            sentence = SENTENCE_SEP in entry_id
+            pos = self._position.get(parent_of(entry_id) if sentence else entry_id)
+            if pos is None:
+                continue
+            target = best if sentence else whole
+            sim = 1.0 - float(distance)
+            if np.isnan(target[pos]) or target[pos] < sim:
+                target[pos] = sim
+        whole = _fill(whole)
+        if not self._n_sentences:
+            return whole
+        return cfg.chunk_weight * whole + (1.0 - cfg.chunk_weight) * _fill(best)
 
-    def keyword(self, query: str, n: int = CANDIDATES) -> list[tuple[int, float]]:
-        """(chunk index, BM25 score) best first; chunks sharing no query term are left out."""
+    def keyword_scores(self, query: str) -> np.ndarray:
+        """Per chunk BM25 score (0 when the chunk shares no query term)."""
         self.load()
         terms = tokenize(query)
         if self._bm25 is None or not terms:
-            return []
-        scores = self._bm25.get_scores(terms)
-        top = np.argsort(-scores)[:n]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
 
     # -- search ---------------------------------------------------------------------------------------
 
-    def ranked(self, query: str, n: int = 10, mode: Mode | None = None) -> list[tuple[int, float]]:
-        """(chunk index, score) for the top `n` chunks under the given mode."""
+    def ranked(
+        self, query: str, n: int = 10, mode: Mode | None = None, config: SearchConfig | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk index, score) for the top `n` chunks under the given mode (and config, for evaluation)."""
+        self.load()
+        if not self.chunks:
+            return []
         mode = mode or self.mode
+        cfg = config or self.config
         if mode == "dense":
-            return self.dense(query, max(n, 1))[:n]
+            scores = self.dense_scores(query, cfg)
+        elif mode == "bm25":
+            scores = self.keyword_scores(query)
+            if not scores.any():
+                return []
+        else:
+            dense = self.dense_scores(query, cfg)
+            keyword = self.keyword_scores(query)
+            scores = 1.0 / (cfg.rrf_k + 1 + _ranks(dense))
+            scores += np.where(keyword > 0, cfg.bm25_weight / (cfg.rrf_k + 1 + _ranks(keyword)), 0.0)
+            scores /= (1.0 + cfg.bm25_weight) / (cfg.rrf_k + 1)  # first in both lists scores 1.0
+        order = [int(i) for i in np.argsort(-scores, kind="stable")]
         if mode == "bm25":
-            return self.keyword(query, max(n, 1))[:n]
-        fused: dict[int, float] = {}
-        for weight, ranking in (
-            (DENSE_WEIGHT, self.dense(query)),
-            (BM25_WEIGHT, self.keyword(query)),
-        ):
-            for rank, (idx, _score) in enumerate(ranking):
-                fused[idx] = fused.get(idx, 0.0) + weight / (RRF_K + rank + 1)
-        best = (DENSE_WEIGHT + BM25_WEIGHT) / (RRF_K + 1)  # a chunk first in both lists scores 1.0
-        order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:n]
-        return [(idx, score / best) for idx, score in order]
+            order = [i for i in order if scores[i] > 0]
+        if cfg.repeat_discount < 1.0:
+            return _diversified(order, scores, self.chunks, n, cfg.repeat_discount)
+        return [(i, float(scores[i])) for i in order[:n]]
 
-    def search(self, query: str, k: int = 4, mode: Mode | None = None) -> list[Passage]:
+    def search(
+        self, query: str, k: int = 4, mode: Mode | None = None, config: SearchConfig | None = None
+    ) -> list[Passage]:
         """The `k` passages of the guide that best answer `query`, best first."""
         if not query.strip() or k <= 0:
             return []
         passages = []
-        for idx, score in self.ranked(query, k, mode):
+        for idx, score in self.ranked(query, k, mode, config):
             c = self.chunks[idx]
             passages.append(
                 Passage(source=c.source, section=c.section, title=c.title, text=c.text, score=round(score, 4))
@@ -201,6 +255,38 @@ class Retriever:
         return [p.citation() for p in self.search(query, k)]
 
 
+def _fill(sims: np.ndarray) -> np.ndarray:
+    """Replace missing similarities with the lowest one present (0 if none)."""
+    present = ~np.isnan(sims)
+    floor = float(sims[present].min()) if present.any() else 0.0
+    return np.where(present, sims, floor).astype(np.float32)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """0-based rank of each score, best first."""
+    ranks = np.empty(len(scores), dtype=np.float32)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores), dtype=np.float32)
+    return ranks
+
+
+def _diversified(
+    order: list[int], scores: np.ndarray, chunks: Sequence[Chunk], n: int, discount: float
+) -> list[tuple[int, float]]:
+    """Greedy top-n where each further chunk of an already chosen document has its score multiplied by
+    `discount` per chunk already taken; scores stay in descending order."""
+    pool = order[: max(n * 8, 50)]
+    rank = {i: r for r, i in enumerate(pool)}
+    taken: dict[str, int] = {}
+    chosen: list[tuple[int, float]] = []
+    while pool and len(chosen) < n:
+        best = max(pool, key=lambda i: (scores[i] * discount ** taken.get(chunks[i].source, 0), -rank[i]))
+        pool.remove(best)
+        source = chunks[best].source
+        chosen.append((best, float(scores[best] * discount ** taken.get(source, 0))))
+        taken[source] = taken.get(source, 0) + 1
+    return chosen
+
+
 _retrievers: dict[tuple[str, ...], Retriever] = {}
 _retrievers_lock = threading.Lock()
 
@@ -209,15 +295,15 @@ def _key(settings: Settings) -> tuple[str, ...]:
     return (str(settings.data_dir), str(settings.content_dir), settings.chroma_url or "")
 
 
-def get_retriever() -> Retriever:
-    """The process-wide retriever for the current settings, loaded on first use."""
+def get_retriever(on_build: Callable[[int], None] | None = None) -> Retriever:
+    """The process-wide retriever for the current settings, loaded on first use (see `Retriever.load`)."""
     settings = get_settings()
     key = _key(settings)
     with _retrievers_lock:
         retriever = _retrievers.get(key)
         if retriever is None:
             retriever = _retrievers[key] = Retriever(settings)
-    return retriever.load()
+    return retriever.load(on_build)
 
 
 def reset_retriever() -> None:

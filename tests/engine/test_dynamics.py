@@ -53,7 +53,8 @@ def outcome(scenario_id: str, replies: list[str], metric) -> float:
 # ------------------------------------------------------------------------------ dominating member
 DOMINANT_SKILLED = [
     [
-        "{dominant}, thank you, let me pause you there so others get some time too. {q0}, what has your week been like?",
+        "{dominant}, thank you, let me pause you there so others get some time too. "
+        "{q0}, what has your week been like?",
         "{q1}, I'd love to hear from you if you're up for it. What's been on your mind?",
         "I want to make sure everyone gets a chance tonight. Who else would like to share?",
         "{dominant}, I can tell this matters to you; let's hold that thought. {q2}, how are you doing?",

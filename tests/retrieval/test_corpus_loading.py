@@ -8,7 +8,14 @@ from textwrap import dedent
 
 import pytest
 
-from holdspace.retrieval import CorpusError, chunk_document, load_corpus, parse_guide_text, validate_corpus
+from holdspace.retrieval import (
+    CorpusError,
+    check_front_matter,
+    chunk_document,
+    load_corpus,
+    parse_guide_text,
+    validate_corpus,
+)
 from holdspace.retrieval._corpus import MAX_CHUNK_CHARS
 
 
@@ -70,7 +77,7 @@ def test_duplicate_ids_are_reported(tmp_path: Path, make_corpus: Callable[..., P
     with pytest.raises(CorpusError, match=r"b\.md:3: id 'same' is already used by .*a\.md"):
         load_corpus([tmp_path / "guide_corpus"])
     problems = validate_corpus(sorted((tmp_path / "guide_corpus").glob("*.md")))
-    assert len(problems) == 1 and "b.md:3:" in problems[0]
+    assert len(problems) == 1 and "b.md:3:" in str(problems[0]) and problems[0].line == 3
 
 
 def test_chunks_keep_doc_title_and_section(tmp_path: Path, make_corpus: Callable[..., Path]) -> None:
@@ -96,3 +103,23 @@ def test_long_sections_are_split_and_intro_text_is_kept() -> None:
     assert len(long_parts) > 2
     assert all(len(c.text) <= MAX_CHUNK_CHARS for c in long_parts)
     assert "Paragraph 11" in long_parts[-1].text
+
+
+def test_check_front_matter_hook_for_validate(tmp_path: Path) -> None:
+    good = tmp_path / "good.md"
+    good.write_text("---\nid: good\ntitle: Good\ntopics: [a]\n---\n# Good\ntext\n")
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\nid: bad\ntitle: Bad\ntopics: [a]\nextra: 1\n---\n# Bad\ntext\n")
+    assert check_front_matter(good) == []
+    assert check_front_matter(bad) == [
+        (str(bad), 5, "unknown front matter field 'extra' (allowed: id, title, topics)")
+    ]
+
+
+def test_shipped_guide_passes_validate() -> None:
+    from typer.testing import CliRunner
+
+    from holdspace.cli import app
+
+    result = CliRunner().invoke(app, ["validate"])
+    assert "guide_corpus" not in result.output, result.output

@@ -1,8 +1,13 @@
-"""The chroma index: built on first use, reused afterwards, rebuilt (incrementally) when the corpus changes."""
+"""The chroma index: built on first use, reused afterwards, rebuilt (incrementally) when the corpus changes.
+
+Also the search behaviour on a small corpus written by the fixtures."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+
+import pytest
 
 from holdspace.embeddings import get_embedder
 from holdspace.retrieval import Passage, Retriever, get_retriever, reset_retriever
@@ -18,9 +23,10 @@ def test_index_is_built_once_and_reused(small_corpus: Settings) -> None:
     start = embedder.texts_encoded
     first = Retriever(small_corpus).load()
     assert first.built_index
-    n_chunks = len(first.chunks)
-    assert n_chunks == 6
-    assert embedder.texts_encoded - start == n_chunks
+    assert len(first.chunks) == 6
+    # One vector per chunk and one per sentence.
+    n_vectors = len(first.chunks) + sum(len(c.sentence_texts) for c in first.chunks)
+    assert embedder.texts_encoded - start == n_vectors
     assert (small_corpus.chroma_path).is_dir()
 
     before = embedder.texts_encoded
@@ -40,8 +46,8 @@ def test_index_is_rebuilt_when_a_file_changes(small_corpus: Settings) -> None:
     second = Retriever(small_corpus).load()
     assert second.built_index and second.corpus_hash != first.corpus_hash
     assert len(second.chunks) == len(first.chunks) + 1
-    # Unchanged chunks keep their vectors: only the new section is embedded.
-    assert embedder.texts_encoded - before == 1
+    # Unchanged chunks keep their vectors: only the new section (chunk + its one sentence) is embedded.
+    assert embedder.texts_encoded - before == 2
     assert second.search("invite them back next week", k=1)[0].section == "Coming back next week"
     # The previous version's collection is pruned from the embedded store.
     assert len(second._client.list_collections()) == 1  # type: ignore[union-attr]
@@ -91,3 +97,20 @@ def test_excerpt_is_short_and_whole_words() -> None:
     assert len(passage.excerpt) <= 201
     assert passage.excerpt.startswith("Confidentiality is never absolute.")
     assert passage.model_dump()["excerpt"] == passage.excerpt
+
+
+def test_building_and_searching_never_touch_the_network(
+    small_corpus: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline by construction: no embedding function download, no telemetry."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"network access attempted: {address!r}")
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    retriever = Retriever(small_corpus).load()
+    assert retriever.built_index
+    assert retriever.search("overdose risk", k=1)[0].source == "relapse"

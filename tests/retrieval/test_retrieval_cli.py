@@ -9,17 +9,19 @@ import pytest
 from typer.testing import CliRunner
 
 from holdspace.cli import app
-from holdspace.retrieval import load_corpus
+from holdspace.retrieval import load_corpus, reset_retriever
 from holdspace.settings import Settings
 
 runner = CliRunner()
 
 
-def _pdf(path: Path, pages: list[str | None]) -> Path:
+def _pdf(path: Path, pages: list[str | None], title: str | None = None) -> Path:
     """A PDF with one page per entry; None makes a page with a drawing but no text (like a scan)."""
     from fpdf import FPDF
 
     pdf = FPDF()
+    if title:
+        pdf.set_title(title)
     pdf.set_font("Helvetica", size=12)
     for text in pages:
         pdf.add_page()
@@ -41,6 +43,12 @@ def test_retrieve_json_contract(small_corpus: Settings) -> None:
         assert isinstance(record["score"], float)
     assert records[0]["source"] == "dominating-members"
     assert records[0]["section"] == "Interrupting a monologue kindly"
+    assert "Indexing the guide" in result.stderr  # first use builds the index, and says so
+
+    reset_retriever()  # as a new process would
+    again = runner.invoke(app, ["retrieve", "a member keeps interrupting others", "--k", "2", "--json"])
+    assert json.loads(again.stdout) == records
+    assert "Indexing" not in again.stderr
 
 
 def test_retrieve_plain_output_is_ranked(small_corpus: Settings) -> None:
@@ -133,6 +141,19 @@ def test_ingest_scanned_pdf_and_missing_file(small_corpus: Settings, tmp_path: P
     assert names == ["good.md"]  # nothing half-written, no temp files left behind
 
 
+def test_ingest_uses_pdf_title_and_never_invents_headings(small_corpus: Settings, tmp_path: Path) -> None:
+    pdf = _pdf(tmp_path / "h1.pdf", ["Grounding exercises for anxious members."], title="Grounding Handbook")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("# this hash line is not a heading\nSecond line.\n")
+    result = runner.invoke(app, ["ingest", str(pdf), str(notes)])
+    assert result.exit_code == 0, result.output
+    chunks = load_corpus([small_corpus.data_dir / "ingested"])
+    assert {(c.source, c.title, c.section) for c in chunks} == {
+        ("h1", "Grounding Handbook", "Page 1"),
+        ("notes", "Notes", "Notes"),
+    }
+
+
 def test_ingest_refuses_a_guide_id(small_corpus: Settings, tmp_path: Path) -> None:
     clash = tmp_path / "relapse.md"
     clash.write_text("# My relapse notes\n\ntext\n")
@@ -155,12 +176,17 @@ def test_eval_retrieval_reports_figures(small_corpus: Settings, tmp_path: Path) 
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
-    assert figures["mode"] == "hybrid" and figures["questions"] == 3
+    assert figures["mode"] == "hybrid" and figures["name"] == "hybrid (in use)" and figures["questions"] == 3
     assert figures["recall@3"] == pytest.approx(2 / 3, abs=1e-3)
     assert [m["query"] for m in figures["misses"]] == ["how do we bake bread"]
     assert {c["mode"] for c in figures["compare"]} == {"hybrid", "dense", "bm25"}
+    assert len(figures["compare"]) >= 3
     text = report.read_text()
-    assert "| hybrid |" in text and "how do we bake bread" in text
+    assert "| hybrid (in use) |" in text and "how do we bake bread" in text
 
     plain = runner.invoke(app, ["eval", "retrieval", "--eval-file", str(eval_file), "--report", str(report)])
-    assert plain.exit_code == 0 and "recall@3 0.667" in plain.stdout and "misses at 3: 1" in plain.stdout
+    assert (
+        plain.exit_code == 0
+        and "recall@3 0.667" in plain.stdout
+        and "misses at 3 (hybrid (in use)): 1" in plain.stdout
+    )

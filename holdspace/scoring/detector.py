@@ -1,0 +1,469 @@
+"""The trained move detector: rule hits + lexical shape + MiniLM sentence embeddings -> one logistic
+regression per move, with per-move thresholds chosen by cross-validation on the training split.
+
+Why this shape: the rules encode the MITI conventions (a question's form decides open or closed, advice
+dressed as a question is advice, a reflection needs no question mark) and transfer to transcripts we have
+never seen; the embeddings cover the long tail of wording; a linear model over both is small (weights
+ship in a JSON file), deterministic, needs no scikit-learn at run time and is fast enough to score
+hundreds of replies a second. Training uses scikit-learn and happens only in `holdspace eval moves
+--retrain` (or on the fly when the shipped weights are missing or stale).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from holdspace.content.models import MOVE_LABELS
+from holdspace.engine.moves import _ORDER
+from holdspace.engine.types import Move, Utterance
+from holdspace.scoring import features as F
+from holdspace.scoring import text as T
+from holdspace.scoring.data import CalibrationRecord, fingerprint
+
+log = logging.getLogger(__name__)
+
+ARTIFACT = Path(__file__).with_name("artifacts") / "move_model.json"
+FORMAT_VERSION = 2
+#: Labels the classifier learns; `other` is what is left when nothing else fires.
+LEARNED_LABELS: tuple[str, ...] = tuple(label for label in MOVE_LABELS if label != "other")
+EMBED_BATCH = 64
+#: Relative weight of the embedding blocks against the rule/shape block (chosen by cross-part validation).
+EMBED_WEIGHT = 1.0
+DEPTHS = ("simple", "complex")
+
+
+# ----------------------------------------------------------------------------------------------- features
+@dataclass
+class Item:
+    """One reply to classify, already cleaned and capped."""
+
+    reply: str
+    context: Sequence[Utterance] = ()
+    names: Sequence[str] = ()
+    one_to_one: bool = False
+
+
+@dataclass
+class Batch:
+    """Features of a batch of replies; `sentence_rows` map each reply to its sentences' rows."""
+
+    X: np.ndarray
+    sentence_X: np.ndarray
+    sentence_rows: list[range]
+    parsed: list[F.ReplyFeatures]
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    from holdspace.embeddings import get_embedder
+
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    embedder = get_embedder()
+    out = np.empty((len(texts), 384), dtype=np.float32)
+    for start in range(0, len(texts), EMBED_BATCH):
+        out[start : start + EMBED_BATCH] = embedder.encode(texts[start : start + EMBED_BATCH])
+    return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-9 else v
+
+
+def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, ctx: np.ndarray,
+           is_q: np.ndarray, embed_weight: float) -> np.ndarray:
+    """One feature row from sentences (flags, embeddings) and the reply/context shape."""
+    dim = 384
+    if len(embs):
+        mean = _unit(embs.mean(axis=0))
+        q = _unit(embs[is_q].mean(axis=0)) if is_q.any() else np.zeros(dim, np.float32)
+        s = _unit(embs[~is_q].mean(axis=0)) if (~is_q).any() else np.zeros(dim, np.float32)
+        sims = embs @ ctx if ctx.any() else np.zeros(len(embs), np.float32)
+        sim_feats = np.array([sims.max(), sims.mean()], np.float32)
+    else:
+        mean = q = s = np.zeros(dim, np.float32)
+        sim_feats = np.zeros(2, np.float32)
+    return np.concatenate(
+        [F.pool_flags(sent_flags), reply_vec, sim_feats, embed_weight * mean, embed_weight * q, embed_weight * s]
+    ).astype(np.float32)
+
+
+def featurize(items: Sequence[Item], embed_weight: float = EMBED_WEIGHT) -> Batch:
+    """Features for many replies with one batched embedding pass (sentences and context turns)."""
+    parsed = [F.reply_features(it.reply, it.context, it.names, it.one_to_one) for it in items]
+    sentences: list[str] = []
+    ctx_texts: list[str] = []
+    for p, it in zip(parsed, items, strict=True):
+        sentences.extend(p.sentences)
+        ctx_texts.append(T.last_member_text(it.context)[-600:])
+    unique_ctx = sorted({c for c in ctx_texts if c})
+    vectors = _embed(sentences + unique_ctx)
+    sent_emb = vectors[: len(sentences)]
+    ctx_emb = {c: vectors[len(sentences) + i] for i, c in enumerate(unique_ctx)}
+    zero = np.zeros(384, np.float32)
+    rows: list[np.ndarray] = []
+    srows: list[np.ndarray] = []
+    ranges: list[range] = []
+    offset = 0
+    q_col = F.SENTENCE_FEATURES.index("is_question")
+    for p, c in zip(parsed, ctx_texts, strict=True):
+        n = len(p.sentences)
+        embs = sent_emb[offset : offset + n]
+        ctx = ctx_emb.get(c, zero)
+        is_q = p.sentence_flags[:, q_col] > 0 if n else np.zeros(0, bool)
+        rows.append(_block(p.sentence_flags, p.reply_vector, embs, ctx, is_q, embed_weight))
+        start = len(srows)
+        for i in range(n):
+            srows.append(_block(p.sentence_flags[i : i + 1], p.reply_vector, embs[i : i + 1], ctx, is_q[i : i + 1],
+                                embed_weight))
+        ranges.append(range(start, len(srows)))
+        offset += n
+    width = rows[0].shape[0] if rows else n_features()
+    X = np.stack(rows) if rows else np.zeros((0, width), np.float32)
+    SX = np.stack(srows) if srows else np.zeros((0, width), np.float32)
+    return Batch(X, SX, ranges, parsed)
+
+
+def n_features() -> int:
+    return 3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + 2 + 3 * 384
+
+
+def feature_names() -> list[str]:
+    names = [f"{pool}:{n}" for pool in ("any", "question", "statement") for n in F.SENTENCE_FEATURES]
+    names += list(F.REPLY_FEATURES) + ["ctx_sim_max", "ctx_sim_mean"]
+    names += [f"emb_mean_{i}" for i in range(384)] + [f"emb_q_{i}" for i in range(384)]
+    names += [f"emb_s_{i}" for i in range(384)]
+    return names
+
+
+def item_from_record(record: CalibrationRecord) -> Item:
+    return make_item(record.reply, T.to_utterances(record.context), one_to_one=record.setting == "one_to_one")
+
+
+def make_item(reply: str, context: Sequence[Utterance], members: Sequence[str] = (),
+              one_to_one: bool | None = None) -> Item:
+    """Clean and cap a reply and its context for the classifier."""
+    names = list(members) or T.member_names(context)
+    if one_to_one is None:
+        speakers = {u.speaker.lower() for u in context if u.role == "member"}
+        one_to_one = bool(speakers) and speakers <= T.CLIENT_SPEAKERS
+    return Item(T.cap(T.clean(reply)), list(context)[-T.MAX_CONTEXT_TURNS :], names, one_to_one)
+
+
+# ----------------------------------------------------------------------------------------------- the model
+def _pack(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _unpack(s: str, shape: tuple[int, ...]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), dtype="<f4").reshape(shape).astype(np.float32)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+@dataclass
+class MoveModel:
+    """Linear weights per move, their decision thresholds and the reflection-depth weights."""
+
+    labels: tuple[str, ...]
+    W: np.ndarray  # (n_labels, n_features)
+    b: np.ndarray  # (n_labels,)
+    thresholds: np.ndarray  # (n_labels,)
+    depth_w: np.ndarray  # (n_features,)  > 0 means complex
+    depth_b: float
+    embed_weight: float = EMBED_WEIGHT
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, X: np.ndarray) -> np.ndarray:
+        return _sigmoid(X @ self.W.T + self.b)
+
+    def depth_probability(self, X: np.ndarray) -> np.ndarray:
+        return _sigmoid(X @ self.depth_w + self.depth_b)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "labels": list(self.labels),
+            "n_features": int(self.W.shape[1]),
+            "feature_names_hash": _names_hash(),
+            "embed_weight": self.embed_weight,
+            "W": _pack(self.W),
+            "b": [round(float(x), 6) for x in self.b],
+            "thresholds": [round(float(x), 4) for x in self.thresholds],
+            "depth_w": _pack(self.depth_w),
+            "depth_b": round(float(self.depth_b), 6),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> MoveModel:
+        """Rebuild a saved model; raises ValueError when it does not fit this code's labels or features."""
+        if raw.get("format") != FORMAT_VERSION:
+            raise ValueError(f"model format {raw.get('format')} is not {FORMAT_VERSION}")
+        labels = tuple(raw["labels"])
+        if labels != LEARNED_LABELS:
+            raise ValueError(f"model labels {labels} do not match the move label set {LEARNED_LABELS}")
+        n = int(raw["n_features"])
+        if n != n_features() or raw.get("feature_names_hash") != _names_hash():
+            raise ValueError("model features do not match this version's feature extractor")
+        return cls(
+            labels=labels,
+            W=_unpack(raw["W"], (len(labels), n)),
+            b=np.asarray(raw["b"], np.float32),
+            thresholds=np.asarray(raw["thresholds"], np.float32),
+            depth_w=_unpack(raw["depth_w"], (n,)),
+            depth_b=float(raw["depth_b"]),
+            embed_weight=float(raw.get("embed_weight", EMBED_WEIGHT)),
+            meta=dict(raw.get("meta", {})),
+        )
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> MoveModel:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _names_hash() -> str:
+    import hashlib
+
+    return hashlib.sha1("|".join(feature_names()).encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------------------------- training
+C_GRID = (0.05, 0.1, 0.3, 1.0)
+
+
+def _fit_lr(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if y.min() == y.max():  # a label never (or always) present: a constant model
+        return np.zeros(X.shape[1], np.float32), (-8.0 if y.max() == 0 else 8.0)
+    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=1000, solver="liblinear")
+    lr.fit(X, y)
+    return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+
+
+def _best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """The threshold in [0.25, 0.85] with the best F1 on out-of-fold probabilities (ties: closest to 0.5)."""
+    best = (0.5, -1.0)
+    for t in np.arange(0.25, 0.851, 0.025):
+        pred = p >= t
+        tp = float((pred & (y == 1)).sum())
+        f1 = 2 * tp / max(1.0, float(pred.sum() + (y == 1).sum()))
+        if f1 > best[1] + 1e-9 or (abs(f1 - best[1]) <= 1e-9 and abs(t - 0.5) < abs(best[0] - 0.5)):
+            best = (float(t), f1)
+    return best
+
+
+def _folds(n: int, k: int = 5) -> list[np.ndarray]:
+    idx = np.arange(n)
+    return [idx[i::k] for i in range(k)]
+
+
+def train_model(
+    records: Sequence[CalibrationRecord],
+    *,
+    embed_weight: float = EMBED_WEIGHT,
+    c_grid: Sequence[float] = C_GRID,
+    batch: Batch | None = None,
+) -> MoveModel:
+    """Fit one regularised logistic regression per move (C and threshold by 5-fold CV) and the depth model."""
+    batch = batch or featurize([item_from_record(r) for r in records], embed_weight)
+    X = batch.X
+    Y = np.array([[label in r.moves for label in LEARNED_LABELS] for r in records], dtype=np.int64)
+    folds = _folds(len(records))
+    W = np.zeros((len(LEARNED_LABELS), X.shape[1]), np.float32)
+    b = np.zeros(len(LEARNED_LABELS), np.float32)
+    thresholds = np.full(len(LEARNED_LABELS), 0.5, np.float32)
+    chosen: dict[str, float] = {}
+    for j, label in enumerate(LEARNED_LABELS):
+        y = Y[:, j]
+        if y.sum() < 3:
+            W[j], b[j] = 0.0, -8.0
+            continue
+        best: tuple[float, float, float] = (-1.0, c_grid[0], 0.5)
+        for C in c_grid:
+            oof = np.zeros(len(y))
+            for fold in folds:
+                mask = np.ones(len(y), bool)
+                mask[fold] = False
+                w, c0 = _fit_lr(X[mask], y[mask], C)
+                oof[fold] = _sigmoid(X[fold] @ w + c0)
+            t, f1 = _best_threshold(y, oof)
+            if f1 > best[0] + 1e-6:
+                best = (f1, C, t)
+        _, C, t = best
+        W[j], b[j] = _fit_lr(X, y, C)
+        thresholds[j] = t
+        chosen[label] = C
+    # Reflection depth: complex vs simple among replies that reflect.
+    refl = [i for i, r in enumerate(records) if "reflection" in r.moves and r.depth in DEPTHS]
+    if len(refl) >= 10:
+        yd = np.array([records[i].depth == "complex" for i in refl], dtype=np.int64)
+        depth_w, depth_b = _fit_lr(X[refl], yd, 0.3)
+    else:
+        depth_w, depth_b = np.zeros(X.shape[1], np.float32), 0.0
+    meta = {
+        "trained_on": len(records),
+        "fingerprint": fingerprint(list(records)),
+        "C": chosen,
+        "embedder": _embedder_id(),
+    }
+    return MoveModel(LEARNED_LABELS, W, b, thresholds, depth_w, depth_b, embed_weight, meta)
+
+
+def _embedder_id() -> str:
+    try:
+        from holdspace.embeddings import get_embedder
+
+        return get_embedder().model_id
+    except Exception:  # pragma: no cover - only metadata
+        return "unknown"
+
+
+# ----------------------------------------------------------------------------------------------- detection
+def _confidence(p: float, t: float) -> float:
+    """Map a probability onto a confidence where the move's threshold sits at 0.5 (the engine's cut)."""
+    if p >= t:
+        return 0.5 + 0.5 * (p - t) / max(1e-6, 1.0 - t)
+    return 0.5 * p / max(1e-6, t)
+
+
+_RANK = {label: i for i, label in enumerate(_ORDER)}
+
+
+def decode(model: MoveModel, batch: Batch, index: int, probs: np.ndarray, depth_p: float) -> list[Move]:
+    """The moves of reply `index`: labels over threshold, MITI consistency rules, evidence sentences."""
+    parsed = batch.parsed[index]
+    if not parsed.sentences:
+        return []
+    rows = batch.sentence_rows[index]
+    chosen = [j for j, label in enumerate(model.labels) if probs[j] >= model.thresholds[j]]
+    chosen = _consistency(model, parsed, probs, chosen)
+    out: list[Move] = []
+    sentence_scores = batch.sentence_X[rows.start : rows.stop] @ model.W.T + model.b if len(rows) else None
+    for j in chosen:
+        label = model.labels[j]
+        span = parsed.sentences[int(np.argmax(sentence_scores[:, j]))] if sentence_scores is not None else ""
+        depth = None
+        if label == "reflection":
+            depth = "complex" if depth_p >= 0.5 else "simple"
+        out.append(Move(label, round(_confidence(float(probs[j]), float(model.thresholds[j])), 3),
+                        T.evidence(span), depth))
+    if not out:
+        best = int(np.argmax(probs / np.maximum(model.thresholds, 1e-6)))
+        conf = 1.0 - float(probs[best]) / max(1e-6, float(model.thresholds[best]))
+        out.append(Move("other", round(max(0.5, 0.5 + 0.5 * conf), 3), T.evidence(parsed.sentences[0])))
+    out.sort(key=lambda m: _RANK.get(m.label, 99))
+    return out
+
+
+def _consistency(model: MoveModel, parsed: F.ReplyFeatures, probs: np.ndarray, chosen: list[int]) -> list[int]:
+    """Conventions the classifier must not break whatever the data set said.
+
+    - A reply whose only question is advice dressed as a question ("Have you thought about calling your
+      sponsor?") is advice, not a closed question.
+    - A question that is open in form is not also closed unless another question is.
+    """
+    idx = {label: j for j, label in enumerate(model.labels)}
+    flags = parsed.sentence_flags
+    col = {n: i for i, n in enumerate(F.SENTENCE_FEATURES)}
+    questions = [i for i in range(len(flags)) if flags[i, col["is_question"]] > 0]
+    advice_qs = [i for i in questions if flags[i, col["advice_q"]] > 0]
+    out = set(chosen)
+    if questions and len(advice_qs) == len(questions):
+        out.discard(idx["closed_question"])
+        out.discard(idx["open_question"])
+        out.add(idx["advice"])
+    return sorted(out)
+
+
+class HybridMoveDetector:
+    """The scorer's move detector (implements the engine's MoveDetector protocol)."""
+
+    name = "hybrid"
+
+    def __init__(self, model: MoveModel) -> None:
+        self.model = model
+
+    def detect(self, reply: str, context: Sequence[Utterance] = (), members: Sequence[str] = ()) -> list[Move]:
+        return self.detect_items([make_item(reply, context, members)])[0]
+
+    def detect_items(self, items: Sequence[Item]) -> list[list[Move]]:
+        """Detect moves for many replies with one batched embedding pass."""
+        return [moves for moves, _ in self.analyse(items)]
+
+    def analyse(self, items: Sequence[Item]) -> list[tuple[list[Move], F.ReplyFeatures]]:
+        """Moves and the parsed reply (sentences, per-sentence flags) for many replies."""
+        if not items:
+            return []
+        batch = featurize(items, self.model.embed_weight)
+        probs = self.model.probabilities(batch.X)
+        depth = self.model.depth_probability(batch.X)
+        return [(decode(self.model, batch, i, probs[i], float(depth[i])), batch.parsed[i]) for i in range(len(items))]
+
+
+_lock = threading.Lock()
+_model: MoveModel | None = None
+
+
+def load_model(path: Path | None = None, *, allow_train: bool = True) -> MoveModel:
+    """The shipped model; if it is missing or does not match this code, one trained from the calibration set
+    (cached in the data folder so it is trained once)."""
+    global _model
+    if path is None and _model is not None:
+        return _model
+    with _lock:
+        if path is None and _model is not None:
+            return _model
+        target = path or ARTIFACT
+        try:
+            model = MoveModel.load(target)
+        except (OSError, ValueError, KeyError) as exc:
+            if not allow_train:
+                raise
+            model = _cached_or_trained(f"{target}: {exc}")
+        if path is None:
+            _model = model
+        return model
+
+
+def _cached_or_trained(reason: str) -> MoveModel:
+    from holdspace.scoring.data import load_calibration, train_test
+    from holdspace.settings import get_settings
+
+    cache = get_settings().data_dir / "scoring" / "move_model.json"
+    try:
+        return MoveModel.load(cache)
+    except (OSError, ValueError, KeyError):
+        pass
+    log.warning("move model unusable (%s); training one from the calibration set", reason)
+    train, _ = train_test(load_calibration())
+    if not train:
+        raise RuntimeError("no move model and no calibration data to train one from")
+    model = train_model(train)
+    try:
+        model.save(cache)
+    except OSError as exc:  # a read-only data folder: keep the model in memory only
+        log.warning("could not cache the move model at %s: %s", cache, exc)
+    return model
+
+
+def reset_model() -> None:
+    global _model
+    with _lock:
+        _model = None

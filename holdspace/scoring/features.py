@@ -1,0 +1,271 @@
+"""Features for the move classifier: rule hits, lexical shape and sentence embeddings.
+
+The rule patterns of `holdspace.engine.moves` are written from the move definitions (MITI conventions),
+not from any one data set, so they carry most of the weight when the wording is new; the MiniLM
+embeddings add meaning that no pattern lists ("that was a really selfish way to think"). Features are
+computed per sentence and pooled per reply, which also lets the detector point at the sentence that is
+the evidence for a move.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from holdspace.engine import moves as rules
+from holdspace.scoring import text as T
+
+# Patterns beyond the engine's: shape cues that hold in any counselling transcript.
+_WH = re.compile(r"^(?:(?:and|so|but|okay|ok|well|now|then|mm|hmm|right|yeah)[, ]+)*(?:what|how|why|in what way)\b",
+                 re.I)
+_WH_FACT = re.compile(
+    r"^(?:(?:and|so|but|okay|ok|well|right)[, ]+)*(?:how (?:many|much|long|old|often|far)|when|where|who|which|whose)\b",
+    re.I,
+)
+_AUX = re.compile(
+    r"^(?:(?:and|so|but|okay|ok|well|right|now)[, ]+)*(?:do|does|did|are|is|was|were|have|has|had|can|could|will|would|"
+    r"should|shall|may|might|am|don'?t|didn'?t|isn'?t|aren'?t|wasn'?t|won'?t|haven'?t|hasn'?t|r u|ru)\b",
+    re.I,
+)
+_TELL_MORE = re.compile(
+    r"\b(?:tell|say|share|talk|describe|explain|walk|unpack|expand|fill)\b.{0,30}\b(?:more|about|what|how|through|"
+    r"like|on that)\b|\bgo on\b|\bsay more\b",
+    re.I,
+)
+_YOU_START = re.compile(r"^(?:(?:so|and|okay|ok|yeah|mm|hmm|right|sounds like)[, ]+)*(?:you|you're|you've|u|ur|your)\b",
+                        re.I)
+_I_START = re.compile(r"^(?:(?:so|and|okay|ok|yeah|well|honestly)[, ]+)*(?:i|i'm|i've|i'd|me|my)\b", re.I)
+_WE_START = re.compile(r"^(?:(?:so|and|okay|ok|now|alright)[, ]+)*(?:we|we're|we'll|let's|let us|our)\b", re.I)
+_IMPERATIVE = re.compile(
+    r"^(?:(?:just|maybe|so|then|please|now|okay|ok)[, ]+)*(?:try|stop|start|go|call|ring|write|get|make|avoid|focus|"
+    r"remember|think|consider|take|talk|reach|put|keep|find|let|give|tell|cut|drink|eat|sleep|ask|pick|look|"
+    r"don'?t|be|use|join|set|text|book|see|read|listen|breathe|sit|hold|wait|come)\b",
+    re.I,
+)
+_FEELING = re.compile(
+    r"\b(?:feel\w*|felt|hurt\w*|scar\w*|afraid|fear\w*|angry|anger|mad|upset|ashamed|shame\w*|guilt\w*|lonely|alone|"
+    r"exhaust\w*|tired|overwhelm\w*|frustrat\w*|sad\w*|grief|griev\w*|hopeless\w*|worr\w*|anxious|anxiety|nervous|"
+    r"disappoint\w*|betray\w*|torn|stuck|lost|invisible|unheard|proud|relie\w*|heavy|raw|vulnerable|panic\w*|"
+    r"embarrass\w*|resent\w*|jealous|numb|empty|broken|crushed|devastat\w*|terrif\w*|confus\w*|helpless)\b",
+    re.I,
+)
+_DOUBLE_SIDED = re.compile(
+    r"\b(?:on (?:the )?one hand|part of you|and yet|but also|and also|at the same time|even though|while you|"
+    r"both .{1,40} and)\b",
+    re.I,
+)
+_TENTATIVE = re.compile(r"\b(?:maybe|perhaps|i wonder|might|sort of|kind of|a bit|as if|as though|almost like)\b",
+                        re.I)
+_THANKS = re.compile(r"\b(?:thanks?|thank you|ty)\b", re.I)
+_PERMISSION = re.compile(
+    r"\b(?:would it be (?:ok|okay|alright|all right)|can i (?:share|offer|tell|suggest|give)|"
+    r"would you (?:like|mind) (?:if i|me to|some|to hear)|do you want (?:some|me to|to hear)|is it ok(?:ay)? if i)\b",
+    re.I,
+)
+_HEDGED_ADVICE = re.compile(
+    r"\b(?:have you (?:thought|considered|tried)|what (?:if|about) (?:you|trying|calling|talking|going|writing|"
+    r"asking|getting)|why (?:don'?t|not) you|how about (?:you|trying|calling|talking)|"
+    r"(?:would|could) you (?:try|consider|maybe)|is it worth|might (?:it )?be worth|you (?:could|might) (?:try|want))\b",
+    re.I,
+)
+_NEGATIVE_TONE = re.compile(
+    r"\b(?:just|simply|obviously|clearly|seriously|honestly|frankly|really)\b.{0,40}\b(?:need|have to|should|stop|"
+    r"can'?t|won'?t|don'?t|always|never)\b|\b(?:always|never|nothing|everyone|nobody)\b",
+    re.I,
+)
+_REQUEST_Q = re.compile(
+    r"^(?:(?:so|and|okay|ok|now)[, ]+)*(?:(?:can|could|would|will|may) (?:we|i|you|everyone|we all) (?:please )?"
+    r"(?:stop|pause|hold|leave|park|keep|come back|move|get back|take|go back|bring|just|try|ask|check)|shall we|"
+    r"(?:can|could) i (?:ask|jump|stop|pause|check)|mind if i|is it ok(?:ay)? (?:if|to))\b",
+    re.I,
+)
+_INVITE_TELL = re.compile(
+    r"\b(?:would|could|can|does|do|will|did) (?:anyone|anybody|someone|somebody|others|you all|people|either of you|"
+    r"you both|any of you|one of you|you)\b.{0,25}\b(?:tell|say|share|talk|describe|add|speak|offer|walk|explain)\b",
+    re.I,
+)
+_TAG_Q = re.compile(
+    r"(?:,|\s-)\s*(?:right|yeah|yes|no|ok|okay|eh|isn'?t it|is it|don'?t you|do you|does it|do they|aren'?t you|"
+    r"didn'?t you|wasn'?t it|is that (?:right|fair|true|it)|correct|true|did i get that)\s*\?*$",
+    re.I,
+)
+_HOW_DOING = re.compile(r"\bhow (?:are|is|was|were|did|do|does|have|has)\b.{0,30}\b(?:feel\w*|doing|going|holding up|"
+                        r"sitting with|landing|coping|managing)\b", re.I)
+_DIGIT = re.compile(r"\d")
+_FILLER_ONLY = re.compile(r"^(?:(?:mm+|hm+|mhm|uh[- ]?huh|mm-hmm|okay|ok|right|yeah|yes|sure|i see|got it|ah|oh|wow|"
+                          r"alright|all right)[ ,.!]*)+$", re.I)
+_WORD = re.compile(r"[a-z']+")
+_STOP = frozenset(
+    "a an the and or but so to of in on at for with is are was were be been it its it's this that i you he she we "
+    "they me my your our his her their them us do does did have has had not no yes just really very can could would "
+    "will what how why when where who which there here about like as if than then too also get got go going know "
+    "think don't i'm you're".split()
+)
+
+#: Names of the per-sentence features, in column order.
+SENTENCE_FEATURES: tuple[str, ...] = (
+    "qmark", "is_question", "wh_start", "wh_fact", "aux_start", "open_pat", "closed_pat", "advice_q", "safety_q",
+    "tell_more", "reflection_pat", "complex_hint", "affirmation", "summary", "self_disclosure", "information",
+    "advice", "invite", "redirect", "ground_rules", "referral", "de_escalation", "judgment", "you_start",
+    "i_start", "we_start", "imperative", "feeling", "double_sided", "tentative", "thanks", "permission",
+    "hedged_advice", "negative_tone", "digit", "filler", "names", "statement", "you_statement", "exclaim",
+    "clause_wh", "clause_aux", "q_request", "invite_tell", "q_tag", "how_doing", "q_choice", "q_fragment",
+    "q_declarative",
+)
+_SF = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+#: Reply-level features added after pooling.
+REPLY_FEATURES: tuple[str, ...] = (
+    "log_chars", "n_sentences", "n_questions", "q_fraction", "first_question", "last_question",
+    "only_question", "lower_ratio", "you_ratio", "i_ratio", "overlap_last", "has_context", "n_context",
+    "one_to_one", "empty",
+)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _strip_names(sentence: str, names: Sequence[str]) -> str:
+    """The sentence without the member names it addresses ("Lorna, what ..." -> "what ...")."""
+    core = sentence
+    for name in names:
+        core = re.sub(rf"\s*,?\s*\b{re.escape(name)}\b\s*,?", " ", core, flags=re.I)
+    core = re.sub(r"\s+([?.!])", r"\1", core).strip(" ,")
+    return core
+
+
+def _last_clause(sentence: str) -> str:
+    """The clause a question ends with ("you were nodding, what was going on?" -> "what was going on?")."""
+    parts = re.split(r"[,;:]\s+|\s+-\s+", sentence)
+    return parts[-1].strip() if len(parts) > 1 else ""
+
+
+def sentence_vector(sentence: str, names: Sequence[str]) -> np.ndarray:
+    """Rule and shape features of one sentence (0/1 flags)."""
+    s = sentence.strip()
+    core = _strip_names(s, names)
+    clause = _last_clause(core) if s.endswith("?") else ""
+    v = np.zeros(len(SENTENCE_FEATURES), dtype=np.float32)
+    qmark = s.endswith("?")
+    is_q = rules._is_question(s)
+    flags = {
+        "qmark": qmark,
+        "is_question": is_q,
+        "wh_start": bool(_WH.search(core)),
+        "wh_fact": bool(_WH_FACT.search(core)),
+        "aux_start": bool(_AUX.search(core)),
+        "open_pat": bool(rules.OPEN_START.search(core)),
+        "closed_pat": bool(rules.CLOSED_START.search(core)),
+        "advice_q": bool(rules.ADVICE_QUESTION.search(core)),
+        "safety_q": bool(rules.SAFETY_QUESTION.search(s)),
+        "tell_more": bool(_TELL_MORE.search(core)),
+        "reflection_pat": bool(rules.REFLECTION.search(core)),
+        "complex_hint": bool(rules.COMPLEX_HINT.search(core)),
+        "affirmation": bool(rules.AFFIRMATION.search(s)),
+        "summary": bool(rules.SUMMARY.search(s)),
+        "self_disclosure": bool(rules.SELF_DISCLOSURE.search(s)),
+        "information": bool(rules.INFORMATION.search(s)),
+        "advice": bool(rules.ADVICE.search(core)),
+        "invite": bool(rules.INVITE.search(s)),
+        "redirect": bool(rules.REDIRECT.search(s)),
+        "ground_rules": bool(rules.GROUND_RULES.search(s)),
+        "referral": bool(rules.REFERRAL.search(s)),
+        "de_escalation": bool(rules.DE_ESCALATION.search(s)),
+        "judgment": bool(rules.JUDGMENT.search(s)),
+        "you_start": bool(_YOU_START.search(core)),
+        "i_start": bool(_I_START.search(core)),
+        "we_start": bool(_WE_START.search(core)),
+        "imperative": bool(_IMPERATIVE.search(core)),
+        "feeling": bool(_FEELING.search(s)),
+        "double_sided": bool(_DOUBLE_SIDED.search(s)),
+        "tentative": bool(_TENTATIVE.search(s)),
+        "thanks": bool(_THANKS.search(s)),
+        "permission": bool(_PERMISSION.search(s)),
+        "hedged_advice": bool(_HEDGED_ADVICE.search(s)),
+        "negative_tone": bool(_NEGATIVE_TONE.search(s)),
+        "digit": bool(_DIGIT.search(s)),
+        "filler": bool(_FILLER_ONLY.match(s)),
+        "names": any(re.search(rf"\b{re.escape(n)}\b", s, re.I) for n in names),
+        "statement": not is_q,
+        "you_statement": (not is_q) and bool(_YOU_START.search(core)),
+        "exclaim": s.endswith("!"),
+        "clause_wh": bool(clause and _WH.search(clause)),
+        "clause_aux": bool(clause and _AUX.search(clause)),
+        "q_request": bool(_REQUEST_Q.search(core)),
+        "invite_tell": bool(_INVITE_TELL.search(core)),
+        "q_tag": qmark and bool(_TAG_Q.search(core)),
+        "how_doing": bool(_HOW_DOING.search(core)),
+        "q_choice": qmark and bool(re.search(r"\bor\b", core, re.I)),
+        "q_fragment": qmark and len(core.split()) <= 4 and not (_WH.search(core) or _AUX.search(core)),
+        "q_declarative": qmark and bool(_YOU_START.search(core) or re.match(r"(?:so|and)\b", core, re.I))
+        and not _AUX.search(core),
+    }
+    for name, value in flags.items():
+        v[_SF[name]] = 1.0 if value else 0.0
+    return v
+
+
+@dataclass
+class ReplyFeatures:
+    """Everything the classifier needs about one reply, before embeddings are attached."""
+
+    sentences: list[str]
+    sentence_flags: np.ndarray  # (n_sentences, len(SENTENCE_FEATURES))
+    reply_vector: np.ndarray  # (len(REPLY_FEATURES),)
+    names: list[str] = field(default_factory=list)
+
+
+def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_one: bool) -> ReplyFeatures:
+    """Sentence flags and reply shape for a cleaned, capped reply. `context` holds Utterances."""
+    sentences = T.split_sentences(reply)
+    if not sentences and reply.strip():
+        sentences = [reply.strip()]
+    flags = (
+        np.stack([sentence_vector(s, names) for s in sentences])
+        if sentences
+        else np.zeros((0, len(SENTENCE_FEATURES)), dtype=np.float32)
+    )
+    words = _words(reply)
+    n_words = max(1, len(words))
+    last = T.last_member_text(context)
+    content = {w for w in words if w not in _STOP and len(w) > 2}
+    last_content = {w for w in _words(last) if w not in _STOP and len(w) > 2}
+    overlap = len(content & last_content) / max(1, len(content)) if content else 0.0
+    letters = [c for c in reply if c.isalpha()]
+    n_q = float(flags[:, _SF["is_question"]].sum()) if len(sentences) else 0.0
+    rv = np.array(
+        [
+            np.log1p(len(reply)) / 8.0,
+            min(len(sentences), 10) / 10.0,
+            min(n_q, 5) / 5.0,
+            n_q / max(1, len(sentences)),
+            float(flags[0, _SF["is_question"]]) if len(sentences) else 0.0,
+            float(flags[-1, _SF["is_question"]]) if len(sentences) else 0.0,
+            1.0 if sentences and n_q == len(sentences) else 0.0,
+            sum(c.islower() for c in letters) / max(1, len(letters)) if letters else 0.0,
+            min(1.0, sum(w in ("you", "your", "you're", "you've", "u", "ur", "yourself") for w in words) / n_words * 5),
+            min(1.0, sum(w in ("i", "me", "my", "i'm", "i've", "i'd", "myself") for w in words) / n_words * 5),
+            overlap,
+            1.0 if last else 0.0,
+            min(len(context), 6) / 6.0,
+            1.0 if one_to_one else 0.0,
+            0.0 if sentences else 1.0,
+        ],
+        dtype=np.float32,
+    )
+    return ReplyFeatures(sentences, flags, rv, list(names))
+
+
+def pool_flags(flags: np.ndarray) -> np.ndarray:
+    """Does any sentence / any question / any statement carry each flag? A flag means different things in a
+    question and in a statement (an open form asked vs "what I'd like to hear is..."), so both are kept."""
+    width = len(SENTENCE_FEATURES)
+    if len(flags) == 0:
+        return np.zeros(3 * width, dtype=np.float32)
+    is_q = flags[:, _SF["is_question"]] > 0
+    q = flags[is_q].max(axis=0) if is_q.any() else np.zeros(width, np.float32)
+    st = flags[~is_q].max(axis=0) if (~is_q).any() else np.zeros(width, np.float32)
+    return np.concatenate([flags.max(axis=0), q, st]).astype(np.float32)

@@ -1,0 +1,228 @@
+"""The session report: what a good supervision session would go over, as plain data for any front end.
+
+Rubric means per dimension, the group's trajectory (tension, engagement, safety per turn), airtime per
+member, objectives met, a review (strengths, growth areas, key moments — from `holdspace.scoring` when it
+provides `summarise_session`, else a plainer one computed here) and the trainee's replies with their
+annotations.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from holdspace.content import DIMENSIONS, Scenario, get_library
+from holdspace.services.accounts import UserInfo
+from holdspace.services.sessions_service import SessionInfo, Transcript, TranscriptEntry, get_transcript
+
+log = logging.getLogger(__name__)
+
+#: a change of tension or engagement this large within one turn is a key moment
+SHIFT = 0.15
+
+
+@dataclass(frozen=True)
+class ObjectiveResult:
+    id: str
+    description: str
+    dimension: str
+    met: bool | None  # None: not known yet (the session has not ended)
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    text: str
+    turn: int | None = None
+    citation: dict[str, str] | None = None
+
+
+@dataclass
+class Review:
+    strengths: list[ReviewItem] = field(default_factory=list)
+    growth_areas: list[ReviewItem] = field(default_factory=list)
+    key_moments: list[ReviewItem] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    info: SessionInfo
+    transcript: Transcript
+    scenario: Scenario | None
+    summary: dict[str, Any]
+    dimension_scores: dict[str, float]
+    trajectory: list[dict[str, float]]
+    airtime: dict[str, int]
+    objectives: list[ObjectiveResult]
+    review: Review
+    outcome: dict[str, Any]
+
+    @property
+    def replies(self) -> list[TranscriptEntry]:
+        return [e for e in self.transcript.entries if e.record.get("role") == "facilitator"]
+
+
+def dimension_title(dim: str) -> str:
+    library = get_library()
+    if library.rubric is not None:
+        try:
+            return library.rubric.dimension(dim).title
+        except StopIteration:
+            pass
+    return dim.replace("_", " ").capitalize()
+
+
+def trajectory(records: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """The room's state at the end of each turn (turn 0 = after the opening lines)."""
+    by_turn: dict[int, dict[str, float]] = {}
+    for record in records:
+        state = record.get("state")
+        if state:
+            by_turn[int(record.get("turn", 0))] = {
+                "turn": int(record.get("turn", 0)),
+                "tension": float(state.get("tension", 0.0)),
+                "engagement": float(state.get("engagement", 0.0)),
+                "safety": float(state.get("safety", 0.0)),
+            }
+    return [by_turn[t] for t in sorted(by_turn)]
+
+
+def final_airtime(records: list[dict[str, Any]]) -> dict[str, int]:
+    for record in reversed(records):
+        airtime = (record.get("state") or {}).get("airtime")
+        if airtime is not None:
+            return {str(k): int(v) for k, v in airtime.items()}
+    return {}
+
+
+def _as_item(raw: Any) -> ReviewItem:
+    if isinstance(raw, ReviewItem):
+        return raw
+    if isinstance(raw, str):
+        return ReviewItem(raw)
+    if isinstance(raw, dict):
+        text = next(
+            (str(raw[k]) for k in ("text", "description", "summary", "feedback", "title") if raw.get(k)),
+            json.dumps(raw, ensure_ascii=False),
+        )
+        citation = raw.get("citation")
+        if citation is None and raw.get("citations"):
+            citation = raw["citations"][0]
+        turn = raw.get("turn")
+        return ReviewItem(
+            text,
+            int(turn) if isinstance(turn, int | float) else None,
+            citation if isinstance(citation, dict) else None,
+        )
+    return ReviewItem(str(raw))
+
+
+def _scoring_review(records: list[dict[str, Any]]) -> Review | None:
+    try:
+        from holdspace.scoring import summarise_session  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        raw = summarise_session(records)
+    except Exception as exc:  # noqa: BLE001 - the plainer review below still serves the trainee
+        log.warning("summarise_session failed: %r", exc)
+        return None
+    if hasattr(raw, "model_dump"):
+        raw = raw.model_dump()
+    elif not isinstance(raw, dict) and hasattr(raw, "__dict__"):
+        raw = vars(raw)
+    if not isinstance(raw, dict):
+        return None
+
+    def items(*keys: str) -> list[ReviewItem]:
+        for key in keys:
+            if raw.get(key):
+                return [_as_item(x) for x in raw[key]]
+        return []
+
+    return Review(items("strengths"), items("growth_areas", "growth"), items("key_moments", "moments"))
+
+
+def plain_review(records: list[dict[str, Any]], scores: dict[str, float]) -> Review:
+    """Strengths and growth areas from the dimension means, key moments from the record."""
+    review = Review()
+    replies = [r for r in records if r.get("role") == "facilitator"]
+    for dim, mean in sorted(scores.items(), key=lambda kv: -kv[1]):
+        if mean >= 4:
+            review.strengths.append(ReviewItem(f"{dimension_title(dim)}: {mean:.1f} on average."))
+    for dim, mean in sorted(scores.items(), key=lambda kv: kv[1]):
+        if mean < 3:
+            weakest = min(
+                (r for r in replies if (r.get("scores") or {}).get(dim) is not None),
+                key=lambda r: r["scores"][dim],
+                default=None,
+            )
+            text = f"{dimension_title(dim)}: {mean:.1f} on average."
+            citation = None
+            if weakest is not None:
+                if weakest.get("feedback"):
+                    text += f" At turn {weakest['turn']}: {weakest['feedback']}"
+                citation = (weakest.get("citations") or [None])[0]
+            review.growth_areas.append(ReviewItem(text, weakest["turn"] if weakest else None, citation))
+    scored = [r for r in replies if r.get("overall") is not None]
+    if scored:
+        best = max(scored, key=lambda r: r["overall"])
+        worst = min(scored, key=lambda r: r["overall"])
+        review.key_moments.append(ReviewItem(f"Your strongest reply ({best['overall']:.1f}).", best["turn"]))
+        if worst is not best:
+            review.key_moments.append(
+                ReviewItem(f"Your weakest reply ({worst['overall']:.1f}).", worst["turn"])
+            )
+    points = trajectory(records)
+    for before, after in zip(points, points[1:], strict=False):
+        for metric in ("tension", "engagement"):
+            change = after[metric] - before[metric]
+            if abs(change) >= SHIFT:
+                direction = "rose" if change > 0 else "fell"
+                review.key_moments.append(
+                    ReviewItem(
+                        f"{metric.capitalize()} {direction} from {before[metric]:.2f} to "
+                        f"{after[metric]:.2f}.",
+                        after["turn"],
+                    )
+                )
+    for record in records:
+        if record.get("role") == "system":
+            review.key_moments.append(ReviewItem(str(record.get("text", "")), record.get("turn")))
+    review.key_moments.sort(key=lambda i: (i.turn is None, i.turn or 0))
+    return review
+
+
+def build_report(session_id: int, viewer: UserInfo) -> Report:
+    transcript = get_transcript(session_id, viewer)
+    records = transcript.records
+    try:
+        scenario: Scenario | None = get_library().scenario(transcript.info.scenario_id)
+    except KeyError:
+        scenario = None
+    summary = transcript.summary
+    scores = {d: float(v) for d, v in (summary.get("scores") or {}).items() if v is not None}
+    ordered = {d: scores[d] for d in DIMENSIONS if d in scores}
+    ordered.update({d: v for d, v in scores.items() if d not in ordered})
+    outcome = dict(summary.get("outcome") or {})
+    met: dict[str, bool] = dict(outcome.get("objectives") or {})
+    objectives = []
+    if scenario is not None:
+        for o in scenario.objectives:
+            objectives.append(ObjectiveResult(o.id, o.description, o.dimension, met.get(o.id)))
+    else:
+        objectives = [ObjectiveResult(k, k.replace("-", " "), "", v) for k, v in met.items()]
+    review = _scoring_review(records) or plain_review(records, ordered)
+    return Report(
+        info=transcript.info,
+        transcript=transcript,
+        scenario=scenario,
+        summary=summary,
+        dimension_scores=ordered,
+        trajectory=trajectory(records),
+        airtime=final_airtime(records),
+        objectives=objectives,
+        review=review,
+        outcome=outcome,
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations for holdspace's database (run with `holdspace db upgrade`)."""

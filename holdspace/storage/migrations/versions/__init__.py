@@ -1,0 +1,1 @@
+"""Ordered schema changes, one file each."""

@@ -1,0 +1,95 @@
+"""Against a real server: the embedded backend, and the openai backend talking to the same llama.cpp
+server's OpenAI-compatible endpoint (`/v1`). Loopback only; nothing is downloaded."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from pydantic import BaseModel, Field
+
+from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
+from holdspace.models.embedded import EmbeddedChatModel, EmbeddedServer, get_server
+from holdspace.models.openai_backend import OpenAIChatModel
+
+pytestmark = pytest.mark.llm
+
+GRAMMAR = 'root ::= [A-Za-z ,\']+ "."\n'
+PROMPT = ChatPrompt(
+    (ChatMessage("system", "You are Sam, a member of a support group."), ChatMessage("user", "How was your week?")),
+    prefill="Honestly, my week was",
+    options=GenerationOptions(max_tokens=24, temperature=0.0, stop=("\n",), seed=11),
+)
+
+
+class Member(BaseModel):
+    name: str
+    mood: str = Field(description="one word")
+    hours_slept: int
+
+
+STRUCTURED = ChatPrompt(
+    (ChatMessage("user", "Sam slept 5 hours and feels tired. Describe Sam as JSON with name, mood, hours_slept."),),
+    options=GenerationOptions(max_tokens=60, temperature=0.0, seed=3),
+)
+
+
+def test_server_is_on_loopback_and_shared(llama_server: EmbeddedServer) -> None:
+    assert llama_server.base_url.startswith("http://127.0.0.1:")
+    assert get_server() is llama_server
+    found: list[EmbeddedServer] = []
+    threads = [threading.Thread(target=lambda: found.append(get_server())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(s is llama_server for s in found)
+
+
+def test_embedded_complete_continues_the_prefill_under_grammar_and_budget(llama_server: EmbeddedServer) -> None:
+    model = EmbeddedChatModel(llama_server.base_url)
+    prompt = ChatPrompt(PROMPT.messages, PROMPT.prefill,
+                        GenerationOptions(max_tokens=24, temperature=0.0, seed=11, grammar=GRAMMAR))
+    text = model.complete(prompt)
+    assert not text.startswith("Honestly")  # the prefill is not repeated
+    assert re.fullmatch(r"[A-Za-z ,']+\.", text), text
+    timings = model.last_timings
+    assert timings is not None and 0 < timings.predicted_tokens <= 24
+    assert timings.prompt_per_second > 0 and timings.predicted_per_second > 0
+
+
+def test_embedded_stream_matches_complete(llama_server: EmbeddedServer) -> None:
+    model = EmbeddedChatModel(llama_server.base_url)
+    chunks = list(model.stream(PROMPT))
+    assert len(chunks) > 1 and "\n" not in "".join(chunks)
+    assert "".join(chunks) == model.complete(PROMPT)  # temperature 0, same seed
+
+
+def test_embedded_structured(llama_server: EmbeddedServer) -> None:
+    member = EmbeddedChatModel(llama_server.base_url).structured(STRUCTURED, Member)
+    assert isinstance(member, Member)
+
+
+def openai_model(server: EmbeddedServer) -> OpenAIChatModel:
+    return OpenAIChatModel("smollm2", base_url=server.base_url + "/v1", timeout_s=30)
+
+
+def test_openai_backend_complete_against_llama_cpp(llama_server: EmbeddedServer) -> None:
+    model = openai_model(llama_server)
+    assert model.prefill_mode == "assistant"
+    text = model.complete(PROMPT)
+    assert text.strip() and not text.startswith("Honestly") and "\n" not in text
+
+
+def test_openai_backend_streams_against_llama_cpp(llama_server: EmbeddedServer) -> None:
+    model = openai_model(llama_server)
+    chunks = list(model.stream(PROMPT))
+    assert len(chunks) > 1
+    assert "".join(chunks) == model.complete(PROMPT)
+
+
+def test_openai_backend_structured_output_against_llama_cpp(llama_server: EmbeddedServer) -> None:
+    model = openai_model(llama_server)
+    member = model.structured(STRUCTURED, Member)
+    assert isinstance(member, Member) and model._json_schema_ok is True
