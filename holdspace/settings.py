@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_api_key: str | None = None
     llm_threads: int = 1
+    embedder_threads: int = 1
     llm_port: int = 0  # 0 = pick a free loopback port
     llm_timeout_s: float = 20.0
     llm_retries: int = 2

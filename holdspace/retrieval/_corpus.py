@@ -28,10 +28,12 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 class CorpusError(ValueError):
     """A corpus file that cannot be used; reads as `file:line: message`, like every content error."""
 
-    def __init__(self, file: Path | str, line: int, message: str) -> None:
+    def __init__(self, file: Path | str, line: int, message: str, more: list[tuple[int, str]] | None = None) -> None:
         self.file = str(file)
         self.line = line
         self.message = message
+        #: further problems in the same file, so `holdspace validate` can report every one
+        self.more = more or []
         super().__init__(f"{self.file}:{line}: {message}")
 
 
@@ -161,19 +163,21 @@ def parse_guide_text(text: str, path: Path) -> GuideDoc:
     try:
         meta = GuideDocMeta.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
-        key = loc[0] if loc else ""
-        offset = _key_line(front, key) if key else None
-        line = offset + 1 if offset else 1
-        where = ".".join(loc) or "front matter"
-        if err["type"] == "missing":
-            msg = f"front matter is missing '{where}'"
-        elif err["type"] == "extra_forbidden":
-            msg = f"unknown front matter field '{where}' (allowed: id, title, topics)"
-        else:
-            msg = f"front matter '{where}': {err['msg']}"
-        raise CorpusError(path, line, msg) from None
+        found: list[tuple[int, str]] = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            key = loc[0] if loc else ""
+            offset = _key_line(front, key) if key else None
+            line = offset + 1 if offset else 1
+            where = ".".join(loc) or "front matter"
+            if err["type"] == "missing":
+                msg = f"front matter is missing '{where}'"
+            elif err["type"] == "extra_forbidden":
+                msg = f"unknown front matter field '{where}' (allowed: id, title, topics)"
+            else:
+                msg = f"front matter '{where}': {err['msg']}"
+            found.append((line, msg))
+        raise CorpusError(path, found[0][0], found[0][1], found[1:]) from None
     body = "\n".join(lines[end + 1 :])
     if not body.strip():
         raise CorpusError(path, end + 1, "the document has no text after its front matter")
@@ -306,5 +310,5 @@ def check_front_matter(path: Path) -> list[tuple[str, int, str]]:
     try:
         parse_guide_file(path)
     except CorpusError as exc:
-        return [(exc.file, exc.line, exc.message)]
+        return [(exc.file, exc.line, exc.message)] + [(exc.file, line, msg) for line, msg in exc.more]
     return []

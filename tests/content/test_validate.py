@@ -156,3 +156,12 @@ def test_validate_named_file_reports_only_that_file(content: Path) -> None:
     replace_once(bad, r"persona: [a-z-]+", "persona: nobody-by-this-name")
     assert run_validate(str(good)).exit_code == 0
     assert run_validate(str(bad)).exit_code == 1
+
+
+def test_guide_front_matter_problem_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "guide_corpus" / "broken.md"
+    bad.parent.mkdir()
+    bad.write_text("---\nid: broken\ntitle: A broken page\ntopcs: [typo]\n---\n# A broken page\n\n## One\ntext\n")
+    result = run_validate(str(bad))
+    assert result.exit_code == 1
+    assert re.search(rf"{re.escape(str(bad))}:\d+: .*topcs", result.output), result.output

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each appends its figures (with date and machine) to benchmarks/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for bench in benchmarks/bench_*.py; do
+  echo "== $bench"
+  .venv/bin/python "$bench"
+done
