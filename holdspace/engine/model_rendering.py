@@ -33,7 +33,7 @@ from holdspace.engine.guard import (
     may_continue,
     words,
 )
-from holdspace.engine.persona_prompt import MAX_TOKENS, build_persona_prompt
+from holdspace.engine.persona_prompt import MAX_TOKENS, build_persona_prompt, prefetch_prompt
 from holdspace.engine.rendering import (
     LineRenderer,
     Relevance,
@@ -175,6 +175,28 @@ class ModelRenderer:
     def _uses_model(self, request: LineRequest) -> bool:
         # Key beats are delivered verbatim unless the model is capable enough to phrase them.
         return not request.beat_lines or self.capable
+
+    # -- prompt cache warming
+    def prefetch(self, request: LineRequest) -> bool:
+        """Warm the model server's prompt cache for this member's next line (call it after a round, while
+        the trainee types). Only backends with a `prefetch` method do anything (the embedded one); errors
+        are swallowed: this is an optimisation, never a failure. Returns whether it was sent."""
+        warm = getattr(self.model, "prefetch", None)
+        breaker = getattr(self.model, "breaker", None)
+        if self.capable or not callable(warm) or (breaker is not None and breaker.state == "open"):
+            return False
+        try:
+            warm(prefetch_prompt(request))
+        except Exception as exc:  # noqa: BLE001
+            log.info("prefetch for %s failed: %s", request.speaker, exc)
+            return False
+        return True
+
+    def prefetch_async(self, requests: Sequence[LineRequest]) -> threading.Thread:
+        """`prefetch` each request in order on a daemon thread; returns the thread (join it if you wait)."""
+        thread = threading.Thread(target=lambda: [self.prefetch(r) for r in requests], daemon=True)
+        thread.start()
+        return thread
 
     # -- LineRenderer
     def render(self, request: LineRequest) -> RenderedLine:

@@ -249,6 +249,22 @@ def named_members(reply: str, members: Sequence[str]) -> list[str]:
     return found
 
 
+def addressed_members(reply: str, members: Sequence[str]) -> list[str]:
+    """Members spoken *to* (vocative: "Sam, ...", "..., Sam?", "Sam -"), not merely spoken about
+    ("what do others want Sam to know?" addresses the others)."""
+    found = []
+    for name in members:
+        n = re.escape(name)
+        vocative = (
+            rf"(?:^|[.!?]\s+|\n)\s*(?:(?:and|so|okay|ok|hey|hi|thanks|thank you|now|well)[, ]+)?{n}\s*[,\-—:!?]"
+            rf"|,\s*{n}\s*(?:[.!?,]|$)"
+            rf"|\b(?:you|thank you|thanks),?\s+{n}\b"
+        )
+        if re.search(vocative, reply, re.IGNORECASE):
+            found.append(name)
+    return found
+
+
 class RuleMoveDetector:
     """Pattern rules per sentence; deterministic and fast (the first version behind MoveDetector)."""
 

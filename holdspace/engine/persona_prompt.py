@@ -15,7 +15,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from holdspace.engine.rendering import authored_options, fill_target
+from holdspace.engine.rendering import fill_target
 from holdspace.engine.types import LineRequest, Utterance
 from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
 
@@ -79,9 +79,7 @@ def choose_prefill(request: LineRequest, attempt: int = 0) -> str:
     options = PREFILLS.get(request.intent, PREFILLS["answer"])
     if "{target}" in " ".join(options) and not request.target:
         options = tuple(o for o in options if "{target}" not in o) or ("I",)
-    rng = random.Random(
-        f"{request.seed}:{request.speaker}:{request.intent}:{len(request.said_before)}:{attempt}"
-    )
+    rng = random.Random(f"{request.seed}:{request.speaker}:{request.intent}:{len(request.said_before)}:{attempt}")
     return fill_target(rng.choice(options), request.target, "everyone")
 
 
@@ -95,19 +93,42 @@ def short_background(text: str, limit: int = 200) -> str:
     return out[:limit]
 
 
-def examples(request: LineRequest, k: int = EXAMPLES) -> list[str]:
-    """A few of the shorter authored lines for this intent, not ones already said, clipped.
+def examples(request: LineRequest, k: int = EXAMPLES, intent: str | None = None) -> list[str]:
+    """A few of the shorter authored lines for an intent (default: the request's), not ones already said.
 
     The choice depends only on the persona and intent (not the turn's seed) so the prompt's first few
     hundred tokens stay identical between turns and llama.cpp serves them from its prompt cache; shorter
     examples also keep the model's lines short.
     """
-    options = authored_options(request)
+    intent = intent or request.intent
+    lines = request.persona.lines.get(intent) or request.persona.lines["answer"]
+    options = [fill_target(line, request.target) for line in lines]
     said = set(request.said_before)
     fresh = [line for line in options if line not in said] or options
     shortest = sorted(fresh, key=lambda line: (len(line.split()), line))[: k + 2]
-    rng = random.Random(f"{request.persona.id}:{request.intent}:examples")
+    rng = random.Random(f"{request.persona.id}:{intent}:examples")
     return [clip_sentences(line, EXAMPLE_WORDS) for line in rng.sample(shortest, min(k, len(shortest)))]
+
+
+def shots(request: LineRequest) -> list[ChatMessage]:
+    """Few-shot turns: a bracketed beat, then an authored line that does it.
+
+    Two `answer` shots come first for every intent, so the persona's prefix (card + those shots) is shared
+    by all its lines and stays cached; then the intent's own examples.
+    """
+    name, they, their = request.speaker, *pronouns(request.persona.pronouns)
+    answer_cue = "[" + BEATS["answer"].format(name=name, target="the group", they=they, their=their) + ".]"
+    out: list[ChatMessage] = []
+    answers = examples(request, EXAMPLES, "answer")
+    if request.intent == "answer" or request.intent not in request.persona.lines:
+        chosen = [(answer_cue, line) for line in answers]
+    else:
+        cue = f"[{beat_text(request)}.]"
+        own = examples(request, EXAMPLES - 1)
+        chosen = [(answer_cue, line) for line in answers[:2]] + [(cue, line) for line in own]
+    for cue, line in chosen:
+        out += [ChatMessage("user", cue), ChatMessage("assistant", line)]
+    return out
 
 
 def clip(text: str, limit: int = CLIP_WORDS) -> str:
@@ -159,25 +180,15 @@ def build_persona_prompt(
     request: LineRequest, *, attempt: int = 0, capable: bool = False, max_tokens: int = MAX_TOKENS
 ) -> PersonaPrompt:
     """The transcript-shaped prompt for one line (a different `attempt` changes the prefill and seed)."""
-    persona = request.persona
-    they, _ = pronouns(persona.pronouns)
+    they, _ = pronouns(request.persona.pronouns)
     name = request.speaker
     beat = beat_text(request)
-    card = (
-        f"You are {name}, a member of a peer support group. {short_background(persona.background)}\n"
-        f"How you talk: {persona.voice.strip()}\n"
-        f'Say only what {name} says: one to three short sentences about your own life, as "I". '
-        f"You are not the facilitator and you never give advice."
-    )
+    card = persona_card(request)
     cue = f"[{beat}.]"
-    shots: list[ChatMessage] = []
-    for line in examples(request):
-        shots += [ChatMessage("user", cue), ChatMessage("assistant", line)]
+    few_shot = shots(request)
     history = "\n".join(transcript(request)) or "(the group has just started)"
     user = f"{history}\n\n{cue}"
-    seed = (
-        None if request.seed is None else (request.seed * 7919 + attempt * 104729 + len(request.said_before))
-    )
+    seed = None if request.seed is None else (request.seed * 7919 + attempt * 104729 + len(request.said_before))
     if capable:
         if request.beat_lines:
             user += (
@@ -188,7 +199,7 @@ def build_persona_prompt(
             max_tokens=CAPABLE_MAX_TOKENS, temperature=0.8, stop=stop_sequences(request), seed=seed
         )
         return PersonaPrompt(
-            ChatPrompt((ChatMessage("system", card), *shots, ChatMessage("user", user)), "", options),
+            ChatPrompt((ChatMessage("system", card), *few_shot, ChatMessage("user", user)), "", options),
             beat,
             "",
         )
@@ -200,8 +211,34 @@ def build_persona_prompt(
         seed=seed,
         grammar=sentence_grammar(MAX_SENTENCES - len(re.findall(r"[.!?](?:\s|$)", prefill))),
     )
-    messages = (ChatMessage("system", card), *shots, ChatMessage("user", user))
+    messages = (ChatMessage("system", card), *few_shot, ChatMessage("user", user))
     return PersonaPrompt(ChatPrompt(messages, prefill, options), beat, prefill)
+
+
+def persona_card(request: LineRequest) -> str:
+    """The system message: who this member is and how they talk (stable per persona, so it is cached)."""
+    name, persona = request.speaker, request.persona
+    return (
+        f"You are {name}, a member of a peer support group. {short_background(persona.background)}\n"
+        f"How you talk: {persona.voice.strip()}\n"
+        f'Say only what {name} says: one to three short sentences about your own life, as "I". '
+        f"You are not the facilitator and you never give advice."
+    )
+
+
+def prefetch_prompt(request: LineRequest) -> ChatPrompt:
+    """The start of the prompt this member's next line will have, up to where the facilitator's coming
+    reply goes: card, few-shot turns and the transcript so far. Sent while the trainee is still typing,
+    it lets llama.cpp have all but the reply and the beat cached. `request.recent` is the transcript
+    now; its intent picks the few-shot turns (use "answer", the commonest)."""
+    spoken = [u for u in request.recent if u.role != "system"][-(RECENT_TURNS - 1) :] if RECENT_TURNS > 1 else []
+    lines = []
+    for utterance in spoken:
+        who = "Facilitator" if utterance.role == "facilitator" else utterance.speaker
+        limit = CLIP_WORDS * 2 if utterance.role == "facilitator" else CLIP_WORDS
+        lines.append(f"{who}: {clip(utterance.text, limit)}\n")
+    messages = (ChatMessage("system", persona_card(request)), *shots(request), ChatMessage("user", "".join(lines)))
+    return ChatPrompt(messages, "", GenerationOptions(max_tokens=0))
 
 
 def their_word(they: str) -> str:

@@ -17,7 +17,13 @@ import yaml
 
 from holdspace.content.models import DIMENSIONS, Condition, MoveEffect, Persona, Scenario
 from holdspace.engine.director import Beat, Director
-from holdspace.engine.moves import MoveDetector, RuleMoveDetector, named_members, sentences
+from holdspace.engine.moves import (
+    MoveDetector,
+    RuleMoveDetector,
+    addressed_members,
+    named_members,
+    sentences,
+)
 from holdspace.engine.rendering import AuthoredRenderer, LineRenderer
 from holdspace.engine.state import EffectBook, GroupState, NeedState, apply_effect
 from holdspace.engine.types import LineRequest, Move, RenderedLine, Utterance
@@ -128,7 +134,7 @@ class GroupSession:
         members = list(self.personas)
         moves = self.detector.detect(reply, context, members)
         labels = {m.label for m in moves if m.confidence >= 0.5}
-        addressed = named_members(reply, members)
+        addressed = addressed_members(reply, members)
         redirected = self._redirected(reply, moves, members)
         addressed = [name for name in addressed if name not in redirected]
         for name in redirected:
