@@ -180,17 +180,14 @@ def run(rounds: int, backend: str | None) -> tuple[list[Round], Round, str]:
                     scenario_index += 1
                     scenario_id = SCENARIOS[scenario_index % len(SCENARIOS)]
                     # Sessions are created through the service (the Home page's Start button calls the same).
-                    session_id = sessions_service.start_session(
-                        trainee.id, scenario_id, seed=scenario_index
-                    ).id
+                    session_id = sessions_service.start_session(trainee.id, scenario_id, seed=scenario_index).id
                     names = [m.name for m in library.scenario(scenario_id).members]
                     page.goto(f"http://127.0.0.1:{port}/practice?s={session_id}&t={token}")
                     turn = 0
                 box = page.get_by_role("textbox", name="Your reply to the group")
                 box.wait_for()
                 page.wait_for_function(
-                    "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState "
-                    "=== 'notRunning'"
+                    "() => document.querySelector('[data-testid=\"stApp\"]').dataset.testScriptState === 'notRunning'"
                 )
                 reply = REPLIES[turn % len(REPLIES)].format(a=names[0], b=names[-1])
                 before = len(sessions_service.get_transcript(session_id, trainee).records)
@@ -223,9 +220,7 @@ def run(rounds: int, backend: str | None) -> tuple[list[Round], Round, str]:
     return measured, warmup, backend_name
 
 
-def render(
-    measured: list[Round], warmup: Round, backend: str, started: datetime, load: tuple[float, ...]
-) -> str:
+def render(measured: list[Round], warmup: Round, backend: str, started: datetime, load: tuple[float, ...]) -> str:
     totals = [r.total_s for r in measured]
     firsts = [r.first_line_s for r in measured if r.first_line_s is not None]
     answered = [r for r in measured if r.members]

@@ -82,6 +82,9 @@ class TimedModel(BaseChatModel):
             call.first = call.first or call.end
             call.timings = self.inner.last_timings
 
+    def prefetch(self, prompt: ChatPrompt) -> None:
+        self.inner.prefetch(prompt)  # between rounds: not a round's call
+
     def stream(self, prompt: ChatPrompt) -> Iterator[str]:
         call = Call(time.perf_counter())
         self.calls.append(call)
@@ -144,14 +147,17 @@ def probe_floor(model: EmbeddedChatModel, repeats: int = 3) -> tuple[float, floa
     text = " ".join(f"Member {i} said the week was long and the nights were hard." for i in range(30))
     prefill, decode = [], []
     for i in range(repeats):
-        prompt = ChatPrompt((ChatMessage("user", f"{i}. {text}"),),
-                            options=GenerationOptions(max_tokens=1, temperature=0.0))
+        prompt = ChatPrompt(
+            (ChatMessage("user", f"{i}. {text}"),), options=GenerationOptions(max_tokens=1, temperature=0.0)
+        )
         body = model._body(prompt, stream=False)
         body["cache_prompt"] = False
         data = model._post(body)
         prefill.append(Timings.from_json(data.get("timings")).prompt_per_second)
-        prompt = ChatPrompt((ChatMessage("user", "Tell a long story about a lighthouse keeper."),),
-                            options=GenerationOptions(max_tokens=64, temperature=0.7, seed=i))
+        prompt = ChatPrompt(
+            (ChatMessage("user", "Tell a long story about a lighthouse keeper."),),
+            options=GenerationOptions(max_tokens=64, temperature=0.7, seed=i),
+        )
         body = model._body(prompt, stream=False)
         body["ignore_eos"] = True
         data = model._post(body)
@@ -159,7 +165,32 @@ def probe_floor(model: EmbeddedChatModel, repeats: int = 3) -> tuple[float, floa
     return statistics.median(prefill), statistics.median(decode)
 
 
-def play(rounds_wanted: int, model: TimedModel, renderer: StreamingRenderer) -> tuple[list[Round], str]:
+def prefetch_members(session: object, renderer: ModelRenderer) -> float:
+    """What a session could do after each round: warm every present member's prompt. Returns seconds."""
+    t0 = time.perf_counter()
+    personas = session.personas  # type: ignore[attr-defined]
+    members = session.state.members  # type: ignore[attr-defined]
+    recent = tuple(session.utterances[-8:])  # type: ignore[attr-defined]
+    for name, persona in personas.items():
+        if name in members and not getattr(members[name], "present", True):
+            continue
+        renderer.prefetch(
+            LineRequest(
+                speaker=name,
+                persona=persona,
+                intent="answer",
+                others=tuple(n for n in personas if n != name),
+                recent=recent,
+                facilitator_reply="",
+                said_before=tuple(session.said.get(name, ())),  # type: ignore[attr-defined]
+            )
+        )
+    return time.perf_counter() - t0
+
+
+def play(
+    rounds_wanted: int, model: TimedModel, renderer: StreamingRenderer, prefetch: bool = False
+) -> tuple[list[Round], str, list[float]]:
     from holdspace.engine.session import GroupSession
 
     library, problems = load_library(ROOT)
@@ -167,11 +198,14 @@ def play(rounds_wanted: int, model: TimedModel, renderer: StreamingRenderer) -> 
     if not scenarios:
         raise SystemExit(f"no playable scenarios: {problems[:3]}")
     rounds: list[Round] = []
+    think: list[float] = []
     sessions = 0
     while len(rounds) < rounds_wanted:
         scenario = scenarios[sessions % len(scenarios)]
         session = GroupSession(scenario, library.personas_for(scenario), seed=sessions, renderer=renderer)
         sessions += 1
+        if prefetch:  # the trainee reads the briefing: the members' prompts are warmed meanwhile
+            think.append(prefetch_members(session, renderer.inner))
         for turn in range(scenario.max_turns):
             if session.ended or len(rounds) >= rounds_wanted:
                 break
@@ -187,25 +221,39 @@ def play(rounds_wanted: int, model: TimedModel, renderer: StreamingRenderer) -> 
                 continue  # the director let the silence sit: no persona spoke this round
             firsts = [c.first for c in calls if c.first is not None]
             shown = renderer.first_shown[shown_before:]
-            rounds.append(Round(
-                lines=len(lines),
-                total=total,
-                first_token=(min(firsts) - t0) if firsts else None,
-                first_shown=(shown[0] - t0) if shown else None,
-                model_wall=sum((c.end or t0) - c.start for c in calls),
-                model_compute=sum((c.timings.prompt_ms + c.timings.predicted_ms) / 1000 for c in calls if c.timings),
-                sources=[line.source for line in lines],
-            ))
-    return rounds, f"{sessions} sessions over {len(scenarios)} scenarios"
+            rounds.append(
+                Round(
+                    lines=len(lines),
+                    total=total,
+                    first_token=(min(firsts) - t0) if firsts else None,
+                    first_shown=(shown[0] - t0) if shown else None,
+                    model_wall=sum((c.end or t0) - c.start for c in calls),
+                    model_compute=sum(
+                        (c.timings.prompt_ms + c.timings.predicted_ms) / 1000 for c in calls if c.timings
+                    ),
+                    sources=[line.source for line in lines],
+                )
+            )
+            if prefetch and not session.ended:  # while the trainee types the next reply
+                think.append(prefetch_members(session, renderer.inner))
+    return rounds, f"{sessions} sessions over {len(scenarios)} scenarios", think
 
 
-def report(rounds: list[Round], calls: list[Call], floor: tuple[float, float], started: datetime, load: str,
-           how: str, threads: int) -> str:
+@dataclass
+class Run:
+    label: str
+    rounds: list[Round]
+    calls: list[Call]
+    how: str
+    think: list[float] = field(default_factory=list)
+
+
+def summarise(run: Run) -> dict[str, str]:
+    rounds, calls = run.rounds, run.calls
     first_tokens = [r.first_token for r in rounds if r.first_token is not None]
     shown = [r.first_shown for r in rounds if r.first_shown is not None]
     totals = [r.total for r in rounds]
     model_share = sum(r.model_wall for r in rounds) / sum(totals)
-    engine_share = 1 - model_share
     compute_share = sum(r.model_compute for r in rounds) / sum(totals)
     timings = [c.timings for c in calls if c.timings]
     prompt_tps = sum(t.prompt_tokens for t in timings) / max(1e-9, sum(t.prompt_ms for t in timings) / 1000)
@@ -213,47 +261,59 @@ def report(rounds: list[Round], calls: list[Call], floor: tuple[float, float], s
     cached = sum(t.prompt_total - t.prompt_tokens for t in timings) / max(1, sum(t.prompt_total for t in timings))
     new_tokens = statistics.fmean(t.prompt_tokens for t in timings) if timings else 0.0
     lines_n = [r.lines for r in rounds]
-    sources = [s for r in rounds for s in r.sources]
-    try:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        uname = "unknown"
+    sources = [src for r in rounds for src in r.sources]
 
     def pq(values: list[float]) -> str:
         return f"{quantile(values, 0.5):.2f} s / {quantile(values, 0.95):.2f} s"
 
-    rows = [
-        ("rounds measured (a member spoke)", f"{len(rounds)} ({how}); member lines per round "
-         f"{min(lines_n)}-{max(lines_n)}, mean {statistics.fmean(lines_n):.2f}"),
-        ("lines: model / authored fallback / key beat", " / ".join(
-            f"{sources.count(s)}" for s in ("model", "authored", "beat"))),
-        ("**first persona token, p50 / p95** (model's first streamed token)",
-         f"**{pq(first_tokens)}** (n={len(first_tokens)})"),
-        ("first words shown, p50 / p95 (first guard-passed sentence or authored line)", f"{pq(shown)}"),
-        ("**end of round, p50 / p95**", f"**{pq(totals)}**"),
-        ("share of round time waiting on the model server (HTTP wall)", f"{100 * model_share:.1f}%"),
-        ("  of which llama.cpp's own compute (prompt + decode)", f"{100 * compute_share:.1f}% of the round"),
-        ("**engine overhead share** (moves, state, director, prompt, guard, relevance)",
-         f"**{100 * engine_share:.1f}%**"),
-        ("model requests in the run", f"{len(calls)} ({len(calls) / max(1, len(sources)):.2f} per line)"),
-        ("prefill speed in the run (uncached prompt tokens / s)", f"{prompt_tps:.0f} tok/s"),
-        ("decode speed in the run", f"{decode_tps:.0f} tok/s"),
-        ("prompt tokens served from llama.cpp's cache", f"{100 * cached:.0f}% (mean {new_tokens:.0f} new per request)"),
-        ("probe: prefill, uncached ~400-token prompt (median of 3)", f"{floor[0]:.0f} tok/s"),
-        ("probe: decode, 64 tokens (median of 3)", f"{floor[1]:.0f} tok/s"),
-    ]
+    return {
+        "rounds measured (a member spoke)": f"{len(rounds)} ({run.how}); lines per round {min(lines_n)}-"
+        f"{max(lines_n)}, mean {statistics.fmean(lines_n):.2f}",
+        "lines: model / authored fallback / key beat": " / ".join(
+            str(sources.count(src)) for src in ("model", "authored", "beat")
+        ),
+        "**first persona token, p50 / p95** (the model's first streamed token)": f"**{pq(first_tokens)}**",
+        "first words shown, p50 / p95 (first guard-passed sentence, or an authored line)": pq(shown),
+        "**end of round, p50 / p95**": f"**{pq(totals)}**",
+        "round time waiting on the model server (HTTP wall)": f"{100 * model_share:.1f}%",
+        "round time that is llama.cpp's own compute (prompt + decode)": f"{100 * compute_share:.1f}%",
+        "**engine overhead share** (moves, state, director, prompt, guard, relevance)": (
+            f"**{100 * (1 - model_share):.1f}%**"
+        ),
+        "model requests (per member line)": f"{len(calls)} ({len(calls) / max(1, len(sources)):.2f})",
+        "prompt tokens served from llama.cpp's cache": f"{100 * cached:.0f}% (mean {new_tokens:.0f} new per request)",
+        "prefill speed in the run (uncached prompt tokens/s)": f"{prompt_tps:.0f} tok/s",
+        "decode speed in the run": f"{decode_tps:.0f} tok/s",
+        "prefetch time between rounds, p50 / p95 (must fit in the trainee's typing time)": (
+            pq(run.think) if run.think else "n/a"
+        ),
+    }
+
+
+def report(runs: list[Run], floor: tuple[float, float], started: datetime, load: str, threads: int) -> str:
+    try:
+        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        uname = "unknown"
+    tables = [summarise(run) for run in runs]
     lines = [
         f"## {SECTION}",
         "",
         f"Measured {started:%Y-%m-%d %H:%M} UTC on `{uname}`, nproc {os.cpu_count()}, load average at start "
-        f"{load}, by `.venv/bin/python benchmarks/bench_latency.py`. Embedded SmolLM2-135M-Instruct Q4_1 in "
-        f"llama.cpp (xllamacpp wheel), {threads} thread(s); rounds played through `GroupSession.stream_turn` "
-        "with the production `ModelRenderer` (guard, resampling, authored fallback), streaming as a UI "
-        "would. Targets (issue 3): first token within 1.0 s p50; engine overhead at most 10% of a round.",
+        f"{load} (other work was running on the machine), by `.venv/bin/python benchmarks/bench_latency.py`. "
+        f"Embedded SmolLM2-135M-Instruct Q4_1 in llama.cpp (xllamacpp wheel), {threads} thread(s). Rounds are "
+        "played through `GroupSession.stream_turn` with the production `ModelRenderer` (guard, resampling, "
+        "authored fallback), streaming as a UI would, timed from the moment the reply is submitted. Second "
+        "column: the same, but after each round (and at session start) every present member's prompt is "
+        "prefetched with `ModelRenderer.prefetch`, as a session could do while the trainee types. "
+        "Targets (issue 3): first token within 1.0 s p50; engine overhead at most 10% of a round.",
         "",
-        "| metric | value |",
-        "|---|---|",
-        *[f"| {k} | {v} |" for k, v in rows],
+        "| metric | " + " | ".join(run.label for run in runs) + " |",
+        "|---|" + "---|" * len(runs),
+        *[f"| {key} | " + " | ".join(t[key] for t in tables) + " |" for key in tables[0]],
+        f"| model floor, probe: prefill of an uncached ~400-token prompt | {floor[0]:.0f} tok/s |"
+        + " |" * (len(runs) - 1),
+        f"| model floor, probe: decode of 64 tokens | {floor[1]:.0f} tok/s |" + " |" * (len(runs) - 1),
         "",
     ]
     return "\n".join(lines) + "\n"
@@ -271,15 +331,20 @@ def main() -> None:
     started = datetime.now(UTC)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     embedding_relevance("warm up", ["the embedder loads once per process"])  # as the app does at start
-    server = EmbeddedServer(threads=threads)
-    server.start()
-    inner = EmbeddedChatModel(server.base_url, timeout_s=30)
-    model = TimedModel(inner)
-    renderer = StreamingRenderer(ModelRenderer(model))
-    rounds, how = play(args.rounds, model, renderer)
-    floor = probe_floor(inner)
-    server.stop()
-    section = report(rounds, model.calls, floor, started, load, how, threads)
+    runs: list[Run] = []
+    floor = (0.0, 0.0)
+    for label, prefetch in (("as integrated", False), ("with prefetch while typing", True)):
+        server = EmbeddedServer(threads=threads)  # a fresh server: no cache carried between the modes
+        server.start()
+        inner = EmbeddedChatModel(server.base_url, timeout_s=30)
+        model = TimedModel(inner)
+        renderer = StreamingRenderer(ModelRenderer(model))
+        rounds, how, think = play(args.rounds, model, renderer, prefetch)
+        runs.append(Run(label, rounds, model.calls, how, think))
+        if not prefetch:
+            floor = probe_floor(inner)
+        server.stop()
+    section = report(runs, floor, started, load, threads)
     print(section)
     if not args.no_write:
         update_results(section, SECTION, RESULTS)

@@ -226,26 +226,36 @@ def report(tallies: list[Tally], beats: list[LineRequest], started: datetime, lo
     row("raw model lines (all samples, incl. resamples)", [str(t.samples) for t in tallies])
     row("**raw lines passing the guard**", [f"**{pct(t.passed, t.samples)}**" for t in tallies])
     row("first samples passing the guard", [pct(t.first_passed, t.first_samples) for t in tallies])
-    row("role swaps among raw lines (facilitator voice, other member, wrong speaker, counselling)",
-        [f"{t.role_swaps} ({pct(t.role_swaps, t.samples)})" for t in tallies])
+    row(
+        "role swaps among raw lines (facilitator voice, other member, wrong speaker, counselling)",
+        [f"{t.role_swaps} ({pct(t.role_swaps, t.samples)})" for t in tallies],
+    )
     row("**role swaps reaching the trainee**", [f"**{t.role_swaps_delivered}**" for t in tallies])
-    row(f"audit: delivered model lines with a facilitator-only move (authored baseline {pct(flagged, total)})",
-        [f"{len(t.audit_flags)} ({pct(len(t.audit_flags), t.delivered['model'])})" for t in tallies])
-    row("rejections by reason", [", ".join(f"{k} {v}" for k, v in t.reasons.most_common()) or "none"
-                                 for t in tallies])
-    row("mean length of raw lines (words)", [f"{statistics.fmean(t.sample_words):.1f}" if t.sample_words else "n/a"
-                                             for t in tallies])
+    row(
+        f"audit: delivered model lines with a facilitator-only move (authored baseline {pct(flagged, total)})",
+        [f"{len(t.audit_flags)} ({pct(len(t.audit_flags), t.delivered['model'])})" for t in tallies],
+    )
+    row("rejections by reason", [", ".join(f"{k} {v}" for k, v in t.reasons.most_common()) or "none" for t in tallies])
+    row(
+        "mean length of raw lines (words)",
+        [f"{statistics.fmean(t.sample_words):.1f}" if t.sample_words else "n/a" for t in tallies],
+    )
     row("mean length of delivered lines (words)", [f"{statistics.fmean(t.delivered_words):.1f}" for t in tallies])
     row("repetition: raw lines rejected as repeats", [pct(t.reasons["repeats"], t.samples) for t in tallies])
-    row("repetition: delivered near-duplicates (same member, Jaccard >= 0.7)",
-        [pct(t.duplicate_deliveries, t.beats) for t in tallies])
+    row(
+        "repetition: delivered near-duplicates (same member, Jaccard >= 0.7)",
+        [pct(t.duplicate_deliveries, t.beats) for t in tallies],
+    )
     row("delivered by the model", [pct(t.delivered["model"], t.beats) for t in tallies])
     row("**delivered by authored fallback**", [f"**{pct(t.delivered['authored'], t.beats)}**" for t in tallies])
     row("lines with a model-down notice", [str(t.notices) for t in tallies])
-    row("time per line, mean / p95 (s)", [
-        f"{statistics.fmean(t.seconds):.2f} / {sorted(t.seconds)[int(0.95 * (len(t.seconds) - 1))]:.2f}"
-        for t in tallies
-    ])
+    row(
+        "time per line, mean / p95 (s)",
+        [
+            f"{statistics.fmean(t.seconds):.2f} / {sorted(t.seconds)[int(0.95 * (len(t.seconds) - 1))]:.2f}"
+            for t in tallies
+        ],
+    )
     lines.append("")
     for t in tallies:
         if t.audit_flags:
@@ -271,6 +281,12 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--limit", type=int, default=None, help="only the first N beats (a quick look)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every delivered line")
+    parser.add_argument(
+        "--openai-self",
+        action="store_true",
+        help="also run the openai backend against a llama.cpp server started here (its /v1 endpoint), "
+        "when HOLDSPACE_OPENAI_BASE_URL is not set",
+    )
     args = parser.parse_args()
 
     started = datetime.now(UTC)
@@ -285,12 +301,29 @@ def main() -> None:
     server = EmbeddedServer(threads=settings.llm_threads)
     server.start()
     tallies = [run_backend("embedded (SmolLM2-135M)", EmbeddedChatModel(server.base_url), beats, verbose=args.verbose)]
+    if args.openai_self and not settings.openai_base_url:
+        from holdspace.models.openai_backend import OpenAIChatModel
+
+        model = OpenAIChatModel("smollm2-135m-instruct", base_url=server.base_url + "/v1", timeout_s=60)
+        tallies.append(
+            run_backend(
+                "openai SDK -> llama.cpp /v1 (SmolLM2, treated as capable)",
+                model,
+                beats,
+                capable=True,
+                verbose=args.verbose,
+            )
+        )
     server.stop()
     if settings.openai_base_url:
         from holdspace.models.openai_backend import OpenAIChatModel
 
-        model = OpenAIChatModel(settings.persona_model, base_url=settings.openai_base_url,
-                                api_key=settings.openai_api_key, timeout_s=settings.llm_timeout_s)
+        model = OpenAIChatModel(
+            settings.persona_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            timeout_s=settings.llm_timeout_s,
+        )
         # Production treats a server behind the openai backend as capable (see get_persona_renderer).
         tallies.append(
             run_backend(f"openai ({settings.persona_model})", model, beats, capable=True, verbose=args.verbose)

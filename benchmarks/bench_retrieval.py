@@ -105,8 +105,7 @@ def run(n_queries: int) -> list[tuple[str, str]]:
         docs = len({c.source for c in cold.chunks})
         rows.append(
             (
-                f"index build, cold from an empty dir "
-                f"({docs} docs, {len(cold.chunks)} chunks, {n_vectors} vectors)",
+                f"index build, cold from an empty dir ({docs} docs, {len(cold.chunks)} chunks, {n_vectors} vectors)",
                 f"{build_s:.2f} s",
             )
         )
@@ -134,9 +133,7 @@ def run(n_queries: int) -> list[tuple[str, str]]:
             )
         )
         rows.append(("query latency p95 (not cached)", _ms(_percentile(uncached, 95))))
-        rows.append(
-            ("query latency p50 (query embedding cached: repeated query)", _ms(statistics.median(cached)))
-        )
+        rows.append(("query latency p50 (query embedding cached: repeated query)", _ms(statistics.median(cached))))
         rows.append(("query latency p95 (cached)", _ms(_percentile(cached, 95))))
     rows.append(("peak RSS of the benchmark process", f"{_peak_rss_mib():.0f} MiB"))
     return rows

@@ -67,8 +67,7 @@ def check_role(role: str, *, round_trip: bool = True) -> Check:
         check.message += f"not reachable: {exc}"
         if backend == "openai":
             check.message += (
-                " — check HOLDSPACE_OPENAI_BASE_URL, HOLDSPACE_OPENAI_API_KEY and HOLDSPACE_"
-                f"{role.upper()}_MODEL"
+                f" — check HOLDSPACE_OPENAI_BASE_URL, HOLDSPACE_OPENAI_API_KEY and HOLDSPACE_{role.upper()}_MODEL"
             )
     return check
 
@@ -77,9 +76,7 @@ def register(app: typer.Typer) -> None:
     @app.command("models")
     def models(
         as_json: bool = typer.Option(False, "--json", help="print the checks as JSON"),
-        no_check: bool = typer.Option(
-            False, "--no-check", help="show the configuration without calling models"
-        ),
+        no_check: bool = typer.Option(False, "--no-check", help="show the configuration without calling models"),
     ) -> None:
         """Show the persona and judge backends and check that each answers (a real round trip)."""
         checks = [check_role(role, round_trip=not no_check) for role in ("persona", "judge")]

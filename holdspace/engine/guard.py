@@ -75,9 +75,7 @@ def _phrases(*patterns: str) -> re.Pattern[str]:
 # The facilitator's moves and voice: hosting the group, managing turns, thanking people for sharing,
 # asking the therapist's questions. One alternative per entry, so each can be read (and tested) alone.
 _ROLE_WORDS = r"(?:facilitator|leader|host|moderator|counsel+or|therapist|coach)"
-_GROUP_WORDS = (
-    r"(?:everyone|everybody|the (?:rest of the )?group|the others|others|each of you|you all|y'?all)"
-)
+_GROUP_WORDS = r"(?:everyone|everybody|the (?:rest of the )?group|the others|others|each of you|you all|y'?all)"
 _FACILITATOR = _phrases(
     rf"as (?:your|the|a|an|this|our) (?:group )?{_ROLE_WORDS}",
     r"as (?:your|the|a|an) peer (?:support )?(?:specialist|worker|supporter|leader)",
@@ -97,6 +95,7 @@ _FACILITATOR = _phrases(
     r"(?:share|go|start|add|respond|talk|say)",
     r"(?:who|anyone) (?:else )?(?:would like|wants) to (?:share|go|start|add)",
     r"i'?d (?:like|love) to (?:invite|hear from|check in|remind|welcome|open)",
+    r"i'?d (?:like|love) to hear (?:more|about|how|what)|tell (?:me|us) more about",
     r"i want to (?:invite|check in with|welcome|acknowledge)",
     rf"i want to remind {_GROUP_WORDS}",
     rf"(?:what|how) (?:does|do) {_GROUP_WORDS} (?:think|feel|make)",
@@ -275,11 +274,7 @@ def check_line(
         r"\b(?i:i'?m|i am|my name is|my name's|this is|it'?s me,?)\s+([A-Z][a-z]+)\b(?!')",
         stripped,
     )
-    if (
-        name_claim
-        and name_claim.group(1) != speaker
-        and name_claim.group(1) in set(request.others) | {"Facilitator"}
-    ):
+    if name_claim and name_claim.group(1) != speaker and name_claim.group(1) in set(request.others) | {"Facilitator"}:
         return Verdict(False, "wrong_speaker", f"claims to be {name_claim.group(1)}")
     if re.search(rf"\b{re.escape(speaker)}\b", stripped) and not re.search(
         rf"\b(?:i'?m|i am|my name is|name's|call me|this is)\s+{re.escape(speaker)}\b",

@@ -166,9 +166,7 @@ class ModelRenderer:
         verdict = check_line(text, request)
         if verdict.ok and request.beat_lines:
             beat = fill_target(request.beat_lines[0], request.target)
-            if not any(
-                conveys(text, fill_target(b, request.target), self.relevance) for b in request.beat_lines
-            ):
+            if not any(conveys(text, fill_target(b, request.target), self.relevance) for b in request.beat_lines):
                 return Verdict(False, "misses_beat", beat[:60])
         return verdict
 
@@ -207,9 +205,7 @@ class ModelRenderer:
         for attempt in range(self.attempts):
             if attempt and self.clock() - start > self.time_budget_s:
                 break
-            built = build_persona_prompt(
-                request, attempt=attempt, capable=self.capable, max_tokens=self.max_tokens
-            )
+            built = build_persona_prompt(request, attempt=attempt, capable=self.capable, max_tokens=self.max_tokens)
             try:
                 raw = self.model.complete(built.prompt)
             except Exception as exc:  # noqa: BLE001 - a session never crashes because of the model
@@ -238,9 +234,7 @@ class ModelRenderer:
         for attempt in range(self.attempts):
             if attempt and self.clock() - start > self.time_budget_s:
                 break
-            built = build_persona_prompt(
-                request, attempt=attempt, capable=self.capable, max_tokens=self.max_tokens
-            )
+            built = build_persona_prompt(request, attempt=attempt, capable=self.capable, max_tokens=self.max_tokens)
             state = _Attempt()
             for delta in self._stream_attempt(request, built.prompt, built.prefill, state):
                 yield StreamEvent("delta", delta)
@@ -260,9 +254,7 @@ class ModelRenderer:
         yield StreamEvent("delta", line.text)
         yield StreamEvent("final", line.text, line)
 
-    def _stream_attempt(
-        self, request: LineRequest, prompt: ChatPrompt, prefill: str, state: _Attempt
-    ) -> Iterator[str]:
+    def _stream_attempt(self, request: LineRequest, prompt: ChatPrompt, prefill: str, state: _Attempt) -> Iterator[str]:
         """Stream one sample, releasing whole sentences that keep the line acceptable.
 
         On return, `state.released` is the text already yielded (a complete, guard-passing line or "") and

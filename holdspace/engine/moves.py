@@ -47,7 +47,7 @@ SAFETY_QUESTION = _rx(
     r"\bwill you be (?:safe|okay|alright) (?:tonight|when)",
 )
 OPEN_START = _rx(
-    r"^(?:and |so |but |okay,? |ok,? |well,? |now,? |then,? |\w+, )?(?:what|how|why|in what way|which part|where do you think)\b(?! (?:many|much|long|old|often)\b)",
+    r"^(?:and |so |but |okay,? |ok,? |well,? |now,? |then,? |\w+, )?(?:what|how|why|in what way|which part|where do you think)(?:'?s|'?re)?\b(?! (?:many|much|long|old|often)\b)",
     r"\b(?:tell|tel) (?:me|us|the group) (?:more|about|what|how|a (?:bit|little))",
     r"\b(?:can|could|would|will) (?:you|u) (?:tell|say|share|talk|describe|help me understand|walk (?:me|us)|explain|expand|unpack|put (?:that|it) into words)(?: (?:me|us))?(?: (?:more|a (?:bit|little) more|about|what|how|some))?",
     r"^(?:please )?(?:say|share|talk|describe|explain) (?:more|a bit|a little|about|what|how)",
@@ -215,7 +215,8 @@ JUDGMENT = _rx(
     r"\w+ (?:has|had) a point|side with|you(?:'re| are) (?:right|correct),? \w+)",
     r"\b(?:everyone (?:relapses|goes through|has)|it'?s not (?:that|a) (?:big|bad|serious)|could be worse|"
     r"at least (?:you|it)|cheer up|look on the bright side|should (?:have )?(?:be|been) over|(?:by now|already) (?:you|u) should)\b",
-    r"\b(?:whatever|seriously\?|oh please|come on,|give me a break|yeah right|sure you (?:are|did|do))\b",
+    r"(?:^|[.!?,]\s*|\b(?:ok|okay|fine)\s+)whatever[.!]*\s*$|\b(?:seriously\?|oh please|come on,|give me a break|yeah right|"
+    r"sure you (?:are|did|do))",
 )
 
 _NAME_ADDRESS = re.compile(r"^\s*([A-Z][a-z]+)\s*[,\-—:]")

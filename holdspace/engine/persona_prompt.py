@@ -27,6 +27,7 @@ RECENT_TURNS = 2
 CLIP_WORDS = 18
 EXAMPLES = 3
 EXAMPLE_WORDS = 30
+CUE_EXAMPLE_WORDS = 20
 
 #: what each intent asks of the line, as the bracketed beat; {name}, {target}, {they}/{their} are filled in
 BEATS: dict[str, str] = {
@@ -111,24 +112,27 @@ def examples(request: LineRequest, k: int = EXAMPLES, intent: str | None = None)
 
 
 def shots(request: LineRequest) -> list[ChatMessage]:
-    """Few-shot turns: a bracketed beat, then an authored line that does it.
+    """Few-shot turns: the `answer` beat, then one of the persona's authored answers, three times.
 
-    Two `answer` shots come first for every intent, so the persona's prefix (card + those shots) is shared
-    by all its lines and stays cached; then the intent's own examples.
+    They depend only on the persona, never on the intent or the turn, so a member's whole prefix (card and
+    shots, ~300-450 tokens) is read once and then served from llama.cpp's prompt cache, and can be
+    prefetched before the director has picked an intent. The intent's own example goes in the cue.
     """
-    name, they, their = request.speaker, *pronouns(request.persona.pronouns)
-    answer_cue = "[" + BEATS["answer"].format(name=name, target="the group", they=they, their=their) + ".]"
+    name, (they, their) = request.speaker, pronouns(request.persona.pronouns)
+    cue = "[" + BEATS["answer"].format(name=name, target="the group", they=they, their=their) + ".]"
     out: list[ChatMessage] = []
-    answers = examples(request, EXAMPLES, "answer")
-    if request.intent == "answer" or request.intent not in request.persona.lines:
-        chosen = [(answer_cue, line) for line in answers]
-    else:
-        cue = f"[{beat_text(request)}.]"
-        own = examples(request, EXAMPLES - 1)
-        chosen = [(answer_cue, line) for line in answers[:2]] + [(cue, line) for line in own]
-    for cue, line in chosen:
-        out += [ChatMessage("user", cue), ChatMessage("assistant", line)]
+    for line in examples(request, EXAMPLES, "answer"):
+        out += [ChatMessage("user", cue), ChatMessage("assistant", fill_target(line, None))]
     return out
+
+
+def cue_text(request: LineRequest) -> str:
+    """The bracketed beat; for intents other than `answer`, with one authored example of it."""
+    beat = beat_text(request)
+    if request.intent != "answer" and request.intent in request.persona.lines:
+        example = clip_sentences(examples(request, 1)[0], CUE_EXAMPLE_WORDS)
+        return f'[{beat}, like: "{example}"]'
+    return f"[{beat}.]"
 
 
 def clip(text: str, limit: int = CLIP_WORDS) -> str:
@@ -146,18 +150,32 @@ def clip_sentences(text: str, limit: int) -> str:
     return clip(" ".join(out), limit)
 
 
+def _speaker_line(utterance: Utterance) -> str:
+    who = "Facilitator" if utterance.role == "facilitator" else utterance.speaker
+    limit = CLIP_WORDS * 2 if utterance.role == "facilitator" else CLIP_WORDS
+    return f"{who}: {clip(utterance.text, limit)}"
+
+
 def transcript(request: LineRequest, turns: int = RECENT_TURNS) -> list[str]:
-    """The last few utterances with speaker names, ending with the facilitator's reply this round."""
+    """The `turns - 1` utterances before the facilitator's reply, the reply, and the lines members have
+    already said this round. Anchored at the reply (not a sliding window) so every speaker in a round
+    shares the prefix that `prefetch_prompt` warmed before the reply arrived."""
     spoken = [u for u in request.recent if u.role != "system"]
     reply = request.facilitator_reply.strip()
-    if reply and not any(u.role == "facilitator" and u.text.strip() == reply for u in spoken[-turns:]):
-        spoken.append(Utterance("facilitator", "facilitator", reply))
-    lines = []
-    for utterance in spoken[-turns:]:
-        who = "Facilitator" if utterance.role == "facilitator" else utterance.speaker
-        limit = CLIP_WORDS * 2 if utterance.role == "facilitator" else CLIP_WORDS
-        lines.append(f"{who}: {clip(utterance.text, limit)}")
-    return lines
+    at = next(
+        (
+            i
+            for i in range(len(spoken) - 1, -1, -1)
+            if spoken[i].role == "facilitator" and spoken[i].text.strip() == reply
+        ),
+        None,
+    )
+    if at is None:
+        if reply:
+            spoken.append(Utterance("facilitator", "facilitator", reply))
+        at = len(spoken) - 1
+    window = spoken[max(0, at - (turns - 1)) :] if spoken else []
+    return [_speaker_line(u) for u in window]
 
 
 def sentence_grammar(max_sentences: int = 3) -> str:
@@ -184,7 +202,7 @@ def build_persona_prompt(
     name = request.speaker
     beat = beat_text(request)
     card = persona_card(request)
-    cue = f"[{beat}.]"
+    cue = cue_text(request)
     few_shot = shots(request)
     history = "\n".join(transcript(request)) or "(the group has just started)"
     user = f"{history}\n\n{cue}"
@@ -232,11 +250,7 @@ def prefetch_prompt(request: LineRequest) -> ChatPrompt:
     it lets llama.cpp have all but the reply and the beat cached. `request.recent` is the transcript
     now; its intent picks the few-shot turns (use "answer", the commonest)."""
     spoken = [u for u in request.recent if u.role != "system"][-(RECENT_TURNS - 1) :] if RECENT_TURNS > 1 else []
-    lines = []
-    for utterance in spoken:
-        who = "Facilitator" if utterance.role == "facilitator" else utterance.speaker
-        limit = CLIP_WORDS * 2 if utterance.role == "facilitator" else CLIP_WORDS
-        lines.append(f"{who}: {clip(utterance.text, limit)}\n")
+    lines = [_speaker_line(u) + "\n" for u in spoken]
     messages = (ChatMessage("system", persona_card(request)), *shots(request), ChatMessage("user", "".join(lines)))
     return ChatPrompt(messages, "", GenerationOptions(max_tokens=0))
 

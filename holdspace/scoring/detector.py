@@ -79,10 +79,52 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 1e-9 else v
 
 
+_proto_lock = threading.Lock()
+_proto: tuple[np.ndarray, np.ndarray] | None = None
+PROTO_SCALE = 3.0
+
+
+def _prototypes() -> tuple[np.ndarray, np.ndarray]:
+    """Prototype sentence vectors (n_protos, 384) and a (n_protos, n_moves) 0/1 ownership matrix."""
+    global _proto
+    if _proto is None:
+        with _proto_lock:
+            if _proto is None:
+                from holdspace.scoring import prototypes as P
+
+                texts, owner = P.flat()
+                vectors = _embed(texts)
+                own = np.zeros((len(texts), len(P.labels())), np.float32)
+                own[np.arange(len(texts)), owner] = 1.0
+                _proto = (vectors, own)
+    return _proto
+
+
+def _proto_sims(embs: np.ndarray) -> np.ndarray:
+    """(n_sentences, n_moves): each sentence's best cosine similarity to each move's prototypes."""
+    vectors, own = _prototypes()
+    if not len(embs):
+        return np.zeros((0, own.shape[1]), np.float32)
+    sims = embs @ vectors.T  # (n, p)
+    masked = sims[:, :, None] * own[None, :, :] - (1.0 - own[None, :, :]) * 2.0
+    return masked.max(axis=1).astype(np.float32)
+
+
+def _pool_protos(sims: np.ndarray, is_q: np.ndarray) -> np.ndarray:
+    width = len(_prototypes()[1][0])
+    zero = np.zeros(width, np.float32)
+    if not len(sims):
+        return np.zeros(3 * width, np.float32)
+    q = sims[is_q].max(axis=0) if is_q.any() else zero
+    st = sims[~is_q].max(axis=0) if (~is_q).any() else zero
+    return PROTO_SCALE * np.concatenate([sims.max(axis=0), q, st]).astype(np.float32)
+
+
 def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, ctx: np.ndarray,
            is_q: np.ndarray, embed_weight: float) -> np.ndarray:
     """One feature row from sentences (flags, embeddings) and the reply/context shape."""
     dim = 384
+    protos = _pool_protos(_proto_sims(embs), is_q)
     if len(embs):
         mean = _unit(embs.mean(axis=0))
         q = _unit(embs[is_q].mean(axis=0)) if is_q.any() else np.zeros(dim, np.float32)
@@ -93,7 +135,8 @@ def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, ctx:
         mean = q = s = np.zeros(dim, np.float32)
         sim_feats = np.zeros(2, np.float32)
     return np.concatenate(
-        [F.pool_flags(sent_flags), reply_vec, sim_feats, embed_weight * mean, embed_weight * q, embed_weight * s]
+        [F.pool_flags(sent_flags), reply_vec, sim_feats, protos, embed_weight * mean, embed_weight * q,
+         embed_weight * s]
     ).astype(np.float32)
 
 
@@ -134,12 +177,17 @@ def featurize(items: Sequence[Item], embed_weight: float = EMBED_WEIGHT) -> Batc
 
 
 def n_features() -> int:
-    return 3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + 2 + 3 * 384
+    from holdspace.scoring import prototypes as P
+
+    return 3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + 2 + 3 * len(P.labels()) + 3 * 384
 
 
 def feature_names() -> list[str]:
     names = [f"{pool}:{n}" for pool in ("any", "question", "statement") for n in F.SENTENCE_FEATURES]
+    from holdspace.scoring import prototypes as P
+
     names += list(F.REPLY_FEATURES) + ["ctx_sim_max", "ctx_sim_mean"]
+    names += [f"proto:{pool}:{label}" for pool in ("any", "question", "statement") for label in P.labels()]
     names += [f"emb_mean_{i}" for i in range(384)] + [f"emb_q_{i}" for i in range(384)]
     names += [f"emb_s_{i}" for i in range(384)]
     return names

@@ -19,10 +19,15 @@ from holdspace.engine import moves as rules
 from holdspace.scoring import text as T
 
 # Patterns beyond the engine's: shape cues that hold in any counselling transcript.
-_WH = re.compile(r"^(?:(?:and|so|but|okay|ok|well|now|then|mm|hmm|right|yeah)[, ]+)*(?:what|how|why|in what way)\b",
-                 re.I)
+_WH = re.compile(
+    r"^(?:(?:and|so|but|okay|ok|well|now|then|mm|hmm|right|yeah|sorry)[, ]+)*(?:what|how|why|in what way|which (?:part|bit|"
+    r"of (?:those|these|them|that))|where (?:do|does|did|would) (?:you|that|it))(?:'?s|'?re|'?d)?\b(?! (?:many|much|long|"
+    r"old|often|far)\b)|\b(?:how|what|why)\?$",
+    re.I,
+)
 _WH_FACT = re.compile(
-    r"^(?:(?:and|so|but|okay|ok|well|right)[, ]+)*(?:how (?:many|much|long|old|often|far)|when|where|who|which|whose)\b",
+    r"^(?:(?:and|so|but|okay|ok|well|right)[, ]+)*(?:how (?:many|much|long|old|often|far)|when|where(?! (?:do|does|did|"
+    r"would) (?:you|that|it))|who|which(?! (?:part|bit|of (?:those|these|them|that)))|whose)\b",
     re.I,
 )
 _AUX = re.compile(
@@ -92,6 +97,11 @@ _TAG_Q = re.compile(
     r"didn'?t you|wasn'?t it|is that (?:right|fair|true|it)|correct|true|did i get that)\s*\?*$",
     re.I,
 )
+_GROUP_Q = re.compile(
+    r"\b(?:anyone|anybody|someone|somebody|everyone|everybody|others|other people|who else|any of you|you all|y'?all|"
+    r"folks|people here|the group|the rest of (?:you|us)|each of you|either of you|you both|both of you)\b",
+    re.I,
+)
 _HOW_DOING = re.compile(r"\bhow (?:are|is|was|were|did|do|does|have|has)\b.{0,30}\b(?:feel\w*|doing|going|holding up|"
                         r"sitting with|landing|coping|managing)\b", re.I)
 _DIGIT = re.compile(r"\d")
@@ -113,7 +123,8 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "i_start", "we_start", "imperative", "feeling", "double_sided", "tentative", "thanks", "permission",
     "hedged_advice", "negative_tone", "digit", "filler", "names", "statement", "you_statement", "exclaim",
     "clause_wh", "clause_aux", "q_request", "invite_tell", "q_tag", "how_doing", "q_choice", "q_fragment",
-    "q_declarative",
+    "q_declarative", "qt_open", "qt_closed", "qt_advice", "qt_safety", "qt_request", "qt_reflective",
+    "st_reflection", "st_advice", "st_information", "qt_group",
 )
 _SF = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 #: Reply-level features added after pooling.
@@ -121,7 +132,9 @@ REPLY_FEATURES: tuple[str, ...] = (
     "log_chars", "n_sentences", "n_questions", "q_fraction", "first_question", "last_question",
     "only_question", "lower_ratio", "you_ratio", "i_ratio", "overlap_last", "has_context", "n_context",
     "one_to_one", "empty",
+    *(f"rule:{label}" for label in rules._ORDER),
 )
+_RULES = rules.RuleMoveDetector()
 
 
 def _words(text: str) -> list[str]:
@@ -203,6 +216,24 @@ def sentence_vector(sentence: str, names: Sequence[str]) -> np.ndarray:
         "q_declarative": qmark and bool(_YOU_START.search(core) or re.match(r"(?:so|and)\b", core, re.I))
         and not _AUX.search(core),
     }
+    # Composite per-sentence decisions (the MITI reading of this one sentence), so pooling over sentences
+    # cannot mix up "a question" and "a safety word" from two different sentences.
+    if is_q:
+        special = flags["advice_q"] or flags["hedged_advice"] or flags["safety_q"]
+        openish = (flags["open_pat"] or flags["tell_more"] or flags["wh_start"] or flags["clause_wh"]
+                   or flags["invite_tell"] or flags["how_doing"]) and not flags["wh_fact"]
+        flags["qt_advice"] = flags["advice_q"] or flags["hedged_advice"]
+        flags["qt_safety"] = flags["safety_q"]
+        flags["qt_request"] = flags["q_request"] and not openish
+        flags["qt_reflective"] = flags["q_declarative"] and not openish
+        flags["qt_open"] = openish and not special
+        group = bool(_GROUP_Q.search(core))
+        flags["qt_group"] = group
+        flags["qt_closed"] = not openish and not special and not flags["q_request"] and not flags["q_declarative"]
+    else:
+        flags["st_reflection"] = flags["reflection_pat"] and not flags["advice"] and not flags["i_start"]
+        flags["st_advice"] = flags["advice"] or flags["imperative"]
+        flags["st_information"] = flags["information"]
     for name, value in flags.items():
         v[_SF[name]] = 1.0 if value else 0.0
     return v
@@ -256,6 +287,9 @@ def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_o
         ],
         dtype=np.float32,
     )
+    # The engine's rule detector's own decision, one flag per move (its if/elif order encodes conventions).
+    fired = {m.label for m in _RULES.detect(reply, context, names)} if sentences else set()
+    rv = np.concatenate([rv, np.array([label in fired for label in rules._ORDER], dtype=np.float32)])
     return ReplyFeatures(sentences, flags, rv, list(names))
 
 

@@ -36,7 +36,7 @@ RISK = _rx(
     r"threaten\w* (?:me|to)|chest (?:hurts|pain)|can'?t breathe|pass(?:ing)? out|gun|goodbye letters?|say goodbye)\b",
 )
 DISCLOSURE = _rx(
-    r"\b(?:i (?:relapsed|used|drank|slipped|picked up|went back|started (?:using|drinking) again|gambled)|"
+    r"\b(?:i (?:relapsed|used(?! to)|drank|slipped|picked up|went back|started (?:using|drinking) again|gambled)|"
     r"relaps\w*|(?:i'?ve|i have) been (?:using|drinking|gambling|cutting|purging|bingeing)|"
     r"never told (?:anyone|anybody)|(?:i'?ve|i have) not told|haven'?t told (?:anyone|anybody)|"
     r"(?:diagnos\w*|biopsy|scan|tumou?r|cancer|hiv|positive)|(?:died|passed away|funeral|lost my|miscarr\w*|stillborn)|"
@@ -53,13 +53,13 @@ DISTRESS = _rx(
     r"\[(?:crying|sobbing|tearful|shaking|voice breaking)[^\]]*\]|\((?:crying|sobbing|tearful|shaking)[^)]*\)",
 )
 ANGER = _rx(
-    r"\b(?:shut up|bullshit|bs|f\w*k\w*|damn|piss\w*|screw (?:you|this)|sick of|fed up|ridiculous|pathetic|"
+    r"\b(?:shut up|bullshit|bs|fuck\w*|f\*+k\w*|damn|piss\w*|screw (?:you|this)|sick of|fed up|ridiculous|pathetic|"
     r"how dare|you always|you never|you people|who (?:the hell )?(?:do you think|asked you)|not listening|"
     r"(?:i'?m|i am) (?:done|leaving|out of here|outta here)|waste of (?:my )?time|this is stupid|this group is|"
     r"back off|mind your own|don'?t tell me|liar|idiot|moron|stupid)\b",
     r"!{2,}",
-    r"\b[A-Z]{4,}\b",
 )
+SHOUTING = re.compile(r"\b[A-Z]{4,}\b(?:\W+\b[A-Z]{2,}\b)+")
 MONOLOGUE_CUE = _rx(
     r"(?:—|--|-)\s*$", r"\blet me (?:just )?finish\b", r"\b(?:and another thing|anyway,? (?:so|as i was saying)|"
     r"i'?ll just finish|where was i|as i was saying|one more thing)\b",
@@ -142,7 +142,7 @@ def read_context(context: Sequence[Utterance]) -> Moment:
         ("off_topic", OFF_TOPIC, last_text),
         ("judged", JUDGED, last_text),
     ):
-        hit = _first(pattern, text)
+        hit = _first(pattern, text) or (_first(SHOUTING, text) if tag == "anger" else None)
         if hit:
             tags.add(tag)
             evidence[tag] = hit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -32,28 +33,44 @@ def database_ready() -> bool:
         return False
 
 
+def _quietly(what: str, work: Callable[[], object]) -> None:
+    try:
+        work()
+    except Exception as exc:  # noqa: BLE001 - the first real use reports a failure itself
+        log.warning("%s warm-up failed: %r", what, exc)
+
+
+def _model() -> None:
+    from holdspace.models import get_chat_model
+    from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
+
+    prompt = ChatPrompt((ChatMessage("user", "Say hello."),), options=GenerationOptions(max_tokens=4))
+    get_chat_model("persona").complete(prompt)
+
+
+def _scoring() -> None:
+    from holdspace.services import practice
+
+    practice.default_detector()
+    practice.default_scorer()
+
+
+def _guide() -> None:
+    from holdspace.retrieval import get_retriever
+
+    get_retriever().load()
+
+
 @st.cache_resource(show_spinner=False)
-def _warm_up(backend: str) -> threading.Thread | None:
-    """Start the persona model and the embedder in the background, once per process, so the trainee's
-    first reply does not wait for a model server to start (several seconds on a small machine)."""
-    if backend == "scripted":
-        return None
+def _warm_up(backend: str) -> threading.Thread:
+    """Load the move detector, the scorer, the guide index and (unless scripted) the persona model in the
+    background, once per process, so the first session and the first reply do not wait for them."""
 
     def work() -> None:
-        try:
-            from holdspace.models import get_chat_model
-            from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
-
-            prompt = ChatPrompt((ChatMessage("user", "Say hello."),), options=GenerationOptions(max_tokens=4))
-            get_chat_model("persona").complete(prompt)
-        except Exception as exc:  # noqa: BLE001 - the first round will report a real failure itself
-            log.warning("persona model warm-up failed: %r", exc)
-        try:
-            from holdspace.embeddings import get_embedder
-
-            get_embedder().encode_one("warm up")
-        except Exception as exc:  # noqa: BLE001
-            log.warning("embedder warm-up failed: %r", exc)
+        _quietly("move detector and scorer", _scoring)
+        if backend != "scripted":
+            _quietly("persona model", _model)
+        _quietly("guide index", _guide)
 
     thread = threading.Thread(target=work, name="holdspace-warm-up", daemon=True)
     thread.start()
@@ -61,6 +78,8 @@ def _warm_up(backend: str) -> threading.Thread | None:
 
 
 def warm_up() -> None:
+    """Only in a real server (streamlit.testing runs pages without one, and tests pick their own parts)."""
     from holdspace.settings import get_settings
 
-    _warm_up(get_settings().persona_backend)
+    if st.runtime.exists():
+        _warm_up(get_settings().persona_backend)

@@ -70,12 +70,35 @@ def content_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+WARM_DATA_FOLDER = (
+    "from holdspace.retrieval import get_retriever; get_retriever().load(); "
+    "from holdspace.services import practice; practice.default_detector(); practice.default_scorer()"
+)
+
+
+@pytest.fixture(scope="session")
+def seed_data(content_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding what the app builds on first use (the guide's search index, a move model
+    trained when the shipped one does not fit), made once per test session and copied into each test's
+    data folder, so no test waits for it."""
+    seed = tmp_path_factory.mktemp("seed-data")
+    env = {**os.environ, "HOLDSPACE_DATA_DIR": str(seed), "HOLDSPACE_CONTENT_DIR": str(content_root)}
+    subprocess.run([sys.executable, "-c", WARM_DATA_FOLDER], env=env, capture_output=True, timeout=900)
+    return seed
+
+
 @pytest.fixture
 def app_url(
-    chromium: Path, fresh_data_dir: Path, content_root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    chromium: Path,
+    fresh_data_dir: Path,
+    content_root: Path,
+    seed_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> Iterator[str]:
     """The app served from a subprocess that shares this test's data folder (so a test may also call the
     services directly, e.g. to add an account)."""
+    shutil.copytree(seed_data, fresh_data_dir, dirs_exist_ok=True)
     monkeypatch.setenv("HOLDSPACE_CONTENT_DIR", str(content_root))
     monkeypatch.setenv("HOLDSPACE_PERSONA_BACKEND", "scripted")
     monkeypatch.delenv("HOLDSPACE_DATABASE_URL", raising=False)
@@ -155,11 +178,10 @@ class Steps:
         self.shots.append((name, self.page.screenshot(full_page=True)))
 
     def save(self, folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # only this run's steps
         folder.mkdir(parents=True, exist_ok=True)
         for number, (name, data) in enumerate(self.shots, start=1):
-            (folder / f"{number:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png").write_bytes(
-                data
-            )
+            (folder / f"{number:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png").write_bytes(data)
 
 
 @pytest.fixture
@@ -169,9 +191,7 @@ def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     tab.set_default_timeout(30_000)
     tab.steps = Steps(tab)
     yield tab
-    failed = any(
-        getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call")
-    )
+    failed = any(getattr(getattr(request.node, f"rep_{when}", None), "failed", False) for when in ("setup", "call"))
     if failed:
         folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         try:

@@ -14,6 +14,8 @@ pytestmark = pytest.mark.browser
 
 TRAINER_PASSWORD = "a quiet room at dusk"
 TRAINEE_PASSWORD = "a practice phrase 42"
+#: starting a session loads the move detector and scorer; a model that must first be trained takes longer
+START_TIMEOUT_MS = 120_000
 REPLIES = [
     "Welcome, everyone. What would you like to talk about tonight?",
     "Marcus, thanks, let me pause you there. Dana, how has your week been?",
@@ -44,9 +46,7 @@ def messages(page) -> list[str]:
     raw = page.locator('[data-testid="stChatMessageContent"]').evaluate_all(
         "els => els.map(e => [e.getAttribute('aria-label').replace('Chat message from ', ''), e.innerText])"
     )
-    return [
-        ": ".join([name, *(line.strip() for line in text.splitlines() if line.strip())]) for name, text in raw
-    ]
+    return [": ".join([name, *(line.strip() for line in text.splitlines() if line.strip())]) for name, text in raw]
 
 
 def sign_in(page, username: str, password: str) -> None:
@@ -105,14 +105,12 @@ def test_trainer_sets_up_and_trainee_finishes_a_scenario(app_url: str, page, tmp
 
     page.get_by_text("Briefing: the group, its members and the objectives").nth(1).click()
     page.get_by_text("Acknowledge Priya's relapse warmly").wait_for()
-    start = page.get_by_role("button", name="Start this scenario").nth(
-        1
-    )  # the relapse scenario (intermediate)
+    start = page.get_by_role("button", name="Start this scenario").nth(1)  # the relapse scenario (intermediate)
     assert start.is_disabled()  # a heavy scenario waits for its content note to be read
     page.get_by_text("I have read the content note").click()
     settle(page)
     page.get_by_role("button", name="Start this scenario").nth(1).click()
-    page.get_by_role("heading", name="A relapse in the circle", level=1).wait_for()
+    page.get_by_role("heading", name="A relapse in the circle", level=1).wait_for(timeout=START_TIMEOUT_MS)
     settle(page)
     labelled(page)
     assert messages(page) == [
@@ -123,9 +121,7 @@ def test_trainer_sets_up_and_trainee_finishes_a_scenario(app_url: str, page, tmp
     send(page, REPLIES[0])
     after_first = messages(page)
     assert after_first[1] == f"You: You (facilitator): {REPLIES[0]}"
-    assert len(after_first) >= 3 and all(
-        m.split(":")[0] in {"Marcus", "Dana", "Priya"} for m in after_first[2:]
-    )
+    assert len(after_first) >= 3 and all(m.split(":")[0] in {"Marcus", "Dana", "Priya"} for m in after_first[2:])
     assert page.get_by_text("Turn 1 of 4").is_visible()
     step("first round answered")
     send(page, REPLIES[1])
@@ -145,6 +141,9 @@ def test_trainer_sets_up_and_trainee_finishes_a_scenario(app_url: str, page, tmp
     ):
         assert page.get_by_role("heading", name=heading).count() == 1, heading
     labelled(page)
+    page.get_by_text("Turn 1: moves, scores and coaching").click()  # the first reply, annotated
+    page.get_by_text("Moves detected", exact=True).first.wait_for()
+    assert page.get_by_text("open question").count() >= 1
     step("report")
 
     page.get_by_role("textbox", name="Your note").fill("Next time I would name Dana sooner.")
@@ -167,9 +166,7 @@ def test_trainer_sets_up_and_trainee_finishes_a_scenario(app_url: str, page, tmp
     )
     assert downloads["PDF"].startswith(b"%PDF")
     document = json.loads(downloads["JSON"])
-    assert document["transcript"][1]["text"] == REPLIES[0] and document["notes"][0]["text"].startswith(
-        "Next time"
-    )
+    assert document["transcript"][1]["text"] == REPLIES[0] and document["notes"][0]["text"].startswith("Next time")
     step("exported")
 
     page.get_by_role("link", name="History").click()
@@ -188,7 +185,7 @@ def test_a_session_survives_a_reload_and_resumes(app_url: str, page) -> None:
     settle(page)
     sign_in(page, "tina", TRAINEE_PASSWORD)
     page.get_by_role("button", name="Start this scenario").first.click()  # the beginner scenario, no note
-    page.get_by_role("heading", name="A quiet first evening", level=1).wait_for()
+    page.get_by_role("heading", name="A quiet first evening", level=1).wait_for(timeout=START_TIMEOUT_MS)
     settle(page)
     send(page, REPLIES[0])
     before = messages(page)

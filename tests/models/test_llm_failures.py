@@ -36,8 +36,9 @@ def doomed_server() -> EmbeddedServer:
 
 def guarded(server: EmbeddedServer) -> ModelRenderer:
     inner = EmbeddedChatModel(server.base_url, timeout_s=15)
-    model = ResilientChatModel(inner, retries=1, backoff_s=0.05, deadline_s=15,
-                               breaker=CircuitBreaker(failure_threshold=2, reset_after_s=60))
+    model = ResilientChatModel(
+        inner, retries=1, backoff_s=0.05, deadline_s=15, breaker=CircuitBreaker(failure_threshold=2, reset_after_s=60)
+    )
     return ModelRenderer(model, attempts=2)
 
 
@@ -51,9 +52,16 @@ def test_rendering_carries_on_with_authored_lines_when_the_server_stops(doomed_s
         if i == 2:
             doomed_server.stop()
         recent.append(Utterance("facilitator", "facilitator", reply))
-        request = LineRequest(speaker="Alex", persona=persona, intent="answer", others=("Bo", "Cy"),
-                              recent=tuple(recent), facilitator_reply=reply, seed=i,
-                              said_before=tuple(line.text for line in lines))
+        request = LineRequest(
+            speaker="Alex",
+            persona=persona,
+            intent="answer",
+            others=("Bo", "Cy"),
+            recent=tuple(recent),
+            facilitator_reply=reply,
+            seed=i,
+            said_before=tuple(line.text for line in lines),
+        )
         start = time.perf_counter()
         line = renderer.render(request)
         lines.append(line)

@@ -49,8 +49,9 @@ def test_server_is_on_loopback_and_shared(llama_server: EmbeddedServer) -> None:
 
 def test_embedded_complete_continues_the_prefill_under_grammar_and_budget(llama_server: EmbeddedServer) -> None:
     model = EmbeddedChatModel(llama_server.base_url)
-    prompt = ChatPrompt(PROMPT.messages, PROMPT.prefill,
-                        GenerationOptions(max_tokens=24, temperature=0.0, seed=11, grammar=GRAMMAR))
+    prompt = ChatPrompt(
+        PROMPT.messages, PROMPT.prefill, GenerationOptions(max_tokens=24, temperature=0.0, seed=11, grammar=GRAMMAR)
+    )
     text = model.complete(prompt)
     assert not text.startswith("Honestly")  # the prefill is not repeated
     assert re.fullmatch(r"[A-Za-z ,']+\.", text), text

@@ -77,8 +77,19 @@ def test_openai_itself_gets_the_prefill_as_an_instruction_and_at_most_four_stops
 
 
 def test_stream_strips_a_repeated_prefill_and_stops_at_stop_sequences() -> None:
-    client = FakeClient(iter([chunk(None), chunk("Honest"), chunk("ly, I"), chunk(" slept"), chunk(" badly."),
-                              chunk(" Sam:"), chunk(" more")]))
+    client = FakeClient(
+        iter(
+            [
+                chunk(None),
+                chunk("Honest"),
+                chunk("ly, I"),
+                chunk(" slept"),
+                chunk(" badly."),
+                chunk(" Sam:"),
+                chunk(" more"),
+            ]
+        )
+    )
     model = OpenAIChatModel("local", base_url="http://127.0.0.1:8080/v1", client=client)
     assert "".join(model.stream(PROMPT)) == " slept badly. "
 

@@ -67,8 +67,15 @@ def test_retries_with_exponential_backoff_then_succeeds() -> None:
 def test_backoff_is_bounded() -> None:
     clock = FakeClock()
     inner = Flaky(clock, failures=10)
-    model = wrap(inner, clock, retries=5, backoff_s=1.0, max_backoff_s=3.0, deadline_s=None,
-                 breaker=CircuitBreaker(100, clock=clock))
+    model = wrap(
+        inner,
+        clock,
+        retries=5,
+        backoff_s=1.0,
+        max_backoff_s=3.0,
+        deadline_s=None,
+        breaker=CircuitBreaker(100, clock=clock),
+    )
     with pytest.raises(ModelError):
         model.complete(PROMPT)
     assert clock.sleeps == [1.0, 2.0, 3.0, 3.0, 3.0]

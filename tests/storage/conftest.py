@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from holdspace.engine.moves import RuleMoveDetector
+from holdspace.services import practice
 from holdspace.settings import PROJECT_ROOT, reset_settings_cache
 from holdspace.storage import dispose_engines, upgrade_database
 
@@ -39,12 +41,14 @@ def content_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def fixture_library(
-    fresh_data_dir: Path, content_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+def fixture_library(fresh_data_dir: Path, content_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOLDSPACE_CONTENT_DIR", str(content_root))
     monkeypatch.setenv("HOLDSPACE_PERSONA_BACKEND", "scripted")
     monkeypatch.delenv("HOLDSPACE_DATABASE_URL", raising=False)
+    # The engine's rules and no scorer unless a test injects one: fast, and independent of the trained
+    # detector and the scorer (the browser tests run those, through the real app).
+    monkeypatch.setattr(practice, "default_detector", RuleMoveDetector)
+    monkeypatch.setattr(practice, "default_scorer", lambda: None)
     reset_settings_cache()
     yield content_root
     dispose_engines()

@@ -103,16 +103,12 @@ def test_cli_upgrades_and_adds_users(fresh_data_dir) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "revision 0001" in result.output
-    result = runner.invoke(
-        app, ["users", "add", "Terry", "--role", "trainer", "--password-stdin"], input=GOOD + "\n"
-    )
+    result = runner.invoke(app, ["users", "add", "Terry", "--role", "trainer", "--password-stdin"], input=GOOD + "\n")
     assert result.exit_code == 0, result.output
     assert accounts.authenticate("terry", GOOD) is not None
     result = runner.invoke(app, ["users", "add", "tina", "--password-stdin"], input="short\n")
     assert result.exit_code == 1 and "at least 10" in result.output
-    result = runner.invoke(
-        app, ["users", "add", "tina", "--role", "boss", "--password-stdin"], input=GOOD + "\n"
-    )
+    result = runner.invoke(app, ["users", "add", "tina", "--role", "boss", "--password-stdin"], input=GOOD + "\n")
     assert result.exit_code == 1
     result = runner.invoke(app, ["users", "add", "tina"], input=f"{GOOD}\n{GOOD}\n")  # prompted twice
     assert result.exit_code == 0, result.output

@@ -47,16 +47,11 @@ def test_a_scorer_review_is_used_whatever_its_item_shape(finished, monkeypatch: 
     user, session_id = finished
     review = reports.build_report(session_id, user).review
     assert review.strengths == [reports.ReviewItem("You opened warmly.")]
-    assert (
-        review.growth_areas[0].turn == 2
-        and review.growth_areas[0].citation["title"] == "Encouraging quiet members"
-    )
+    assert review.growth_areas[0].turn == 2 and review.growth_areas[0].citation["title"] == "Encouraging quiet members"
     assert review.key_moments == [reports.ReviewItem("Priya disclosed a relapse.", 2)]
 
 
-def test_a_failing_scorer_review_falls_back_to_the_plain_one(
-    finished, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_scorer_review_falls_back_to_the_plain_one(finished, monkeypatch: pytest.MonkeyPatch) -> None:
     def summarise_session(records: list[dict]) -> dict:
         raise ValueError("broken")
 

@@ -78,11 +78,7 @@ def test_every_record_is_committed_before_it_is_shown(trainee, scored) -> None:
             index = live.records.index(event.record)
             with session_scope() as s:
                 row = s.scalar(select(Turn).where(Turn.session_id == live.id, Turn.idx == index))
-            assert (
-                row is not None
-                and row.text == event.record["text"]
-                and row.speaker == event.record["speaker"]
-            )
+            assert row is not None and row.text == event.record["text"] and row.speaker == event.record["speaker"]
     assert {"facilitator", "typing", "line"} <= kinds
     transcript = sessions_service.get_transcript(live.id, trainee)
     assert transcript.records == live.records
@@ -189,9 +185,7 @@ def test_a_failing_model_leaves_a_notice_not_an_error(trainee, monkeypatch: pyte
     assert [e for e in events if e.kind == "line"]
 
 
-def test_an_unavailable_backend_falls_back_to_authored_lines(
-    trainee, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unavailable_backend_falls_back_to_authored_lines(trainee, monkeypatch: pytest.MonkeyPatch) -> None:
     def unavailable(backend=None):
         raise RuntimeError("no weights")
 
@@ -216,10 +210,7 @@ def test_exports_in_three_formats(trainee, scored) -> None:
 
     markdown = exports.to_markdown(report)
     assert "# A relapse in the circle" in markdown
-    assert (
-        "Zoë, naïve café talk aside — what's on your mind? \\*Not\\* \\<b\\>bold\\</b\\> \\[x\\]\\(y\\)"
-        in markdown
-    )
+    assert "Zoë, naïve café talk aside — what's on your mind? \\*Not\\* \\<b\\>bold\\</b\\> \\[x\\]\\(y\\)" in markdown
     assert "Next time, name Dana" in markdown and "Encouraging quiet members" in markdown
 
     document = json.loads(exports.to_json(report))

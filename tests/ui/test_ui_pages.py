@@ -189,9 +189,7 @@ def test_trainee_text_is_shown_as_text_never_markup(signed_in: Callable[..., App
     assert not any("<script>" in m.value for m in at.markdown)
 
 
-def test_coach_and_dynamics_panels(
-    signed_in: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_coach_and_dynamics_panels(signed_in: Callable[..., AppTest], monkeypatch: pytest.MonkeyPatch) -> None:
     class FakeRetriever:
         def cite(self, query: str, k: int = 2) -> list[dict]:
             return [

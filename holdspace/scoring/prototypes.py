@@ -1,0 +1,213 @@
+"""Prototype sentences per move, written from the move definitions (DESIGN.md, MITI conventions).
+
+Each reply sentence is compared with these by MiniLM cosine similarity; the best match per move is a
+feature. Prototypes carry the *stance* of a move ("I'm disappointed in you" judges whatever the topic),
+which whole-reply embeddings mix up with the topic. They are generic on purpose: no names, no scenario
+details, nothing copied from the calibration set.
+"""
+
+from __future__ import annotations
+
+PROTOTYPES: dict[str, tuple[str, ...]] = {
+    "open_question": (
+        "What was that like for you?",
+        "How did you feel when that happened?",
+        "Can you tell me more about that?",
+        "What's been the hardest part?",
+        "What do you make of that?",
+        "How are you feeling about it now?",
+        "What would you like to be different?",
+        "Tell us a bit more about what happened.",
+        "What comes up for you when you hear that?",
+        "How has this week been for you?",
+        "What matters most to you in this?",
+        "Could you say more about what you mean?",
+    ),
+    "closed_question": (
+        "Did you go to the meeting?",
+        "Are you still taking your medication?",
+        "Is that right?",
+        "Have you talked to your family about it?",
+        "How many days has it been?",
+        "Was it yesterday or today?",
+        "Do you want to keep going?",
+        "When did that start?",
+        "Is it getting worse?",
+        "Did that help?",
+        "Are you okay?",
+        "Was anyone with you?",
+    ),
+    "reflection": (
+        "It sounds like you're feeling really stuck.",
+        "You're worried that nothing will change.",
+        "So you've been feeling alone with all of this.",
+        "Part of you wants to stop, and part of you isn't ready.",
+        "You feel let down by the people who were supposed to help.",
+        "That's been weighing on you for a long time.",
+        "You're exhausted from carrying this on your own.",
+        "It's like you're never quite good enough for them.",
+        "You want them to understand, and they don't seem to.",
+        "So what you're saying is that the nights are the hardest.",
+        "You're angry, and underneath it you're scared.",
+        "It sounds like that really hurt.",
+    ),
+    "affirmation": (
+        "That took a lot of courage.",
+        "Thank you for sharing that with us.",
+        "You've worked really hard to get here.",
+        "It makes sense that you feel that way.",
+        "I really appreciate your honesty.",
+        "You showed real strength in walking away.",
+        "Coming back tonight says a lot about you.",
+        "That's a big step.",
+        "Your feelings are completely valid.",
+        "You're doing the best you can in a hard situation.",
+        "I'm glad you're here.",
+    ),
+    "summary": (
+        "So far tonight we've heard about grief, about work, and about feeling alone.",
+        "Let me pull together what I've heard: the move, the job, and your sister.",
+        "A few of you have talked about the same thing: feeling judged.",
+        "To sum up, you want to cut down, you're worried about your friends, and you're not sure where to start.",
+        "There's a common thread here tonight.",
+        "We've covered a lot today.",
+        "So there are three things going on: money, sleep, and the arguments at home.",
+    ),
+    "self_disclosure": (
+        "When I was early in my recovery, I felt exactly the same.",
+        "I lost my father a few years ago, so I know a little of what that's like.",
+        "I've been there myself.",
+        "In my own experience, the first year was the hardest.",
+        "I relapsed too, more than once.",
+        "I remember sitting in a group like this and not saying a word.",
+        "Me too, I struggled with that for years.",
+        "What helped me was finding one person I could call.",
+    ),
+    "information": (
+        "Research shows that cravings usually pass within twenty minutes.",
+        "Withdrawal symptoms often peak in the first few days.",
+        "The group meets every Tuesday at seven.",
+        "It's very common for people to feel this way after a loss.",
+        "Many people in recovery experience setbacks.",
+        "This medication can take several weeks to work.",
+        "Tonight we'll do a check-in and then a short break.",
+        "There's a free service that offers support with housing.",
+        "Relapse is often part of the recovery process.",
+        "Alcohol actually makes sleep worse, not better.",
+        "Grief doesn't follow a fixed timetable.",
+    ),
+    "advice": (
+        "You should call your sponsor.",
+        "You need to stop drinking.",
+        "Have you thought about going to a meeting?",
+        "Try going for a walk when you feel the urge.",
+        "Why don't you talk to your doctor about it?",
+        "I'd suggest writing it down every night.",
+        "Just tell him how you feel.",
+        "What if you tried cutting down a little at a time?",
+        "The best thing to do is keep busy.",
+        "You could try a support group for carers.",
+        "Don't let it get to you.",
+        "If I were you, I'd leave.",
+    ),
+    "invite": (
+        "I'd love to hear from someone who hasn't spoken yet.",
+        "Does anyone else relate to that?",
+        "What about the rest of you?",
+        "You've been quiet tonight; would you like to add anything?",
+        "Who else has felt like that?",
+        "Let's go around the circle.",
+        "Would anyone like to respond to that?",
+        "I'd like to give others a chance to share.",
+        "Anyone else want to come in here?",
+    ),
+    "redirect": (
+        "Let me pause you there so we can hear from others.",
+        "Let's bring it back to tonight's topic.",
+        "I'm going to stop us here, we're getting off track.",
+        "Can we hold that thought and come back to it later?",
+        "We're running short on time, so let's move on.",
+        "That's an important conversation, but maybe one for after the group.",
+        "I want to jump in there for a moment.",
+        "Let's get back to what we were talking about.",
+    ),
+    "ground_rules": (
+        "What's said in the group stays in the group.",
+        "Remember our agreement: one person speaks at a time.",
+        "Let's remind ourselves of the ground rules.",
+        "Confidentiality has limits: if someone is at risk, I have to act.",
+        "We agreed to speak from our own experience and not give advice.",
+        "Everyone here is treated with respect, and name-calling isn't okay.",
+        "It's fine to pass if you don't want to share.",
+        "We all agreed not to interrupt each other.",
+    ),
+    "safety_check": (
+        "Are you thinking about killing yourself?",
+        "Are you safe right now?",
+        "Do you have thoughts of hurting yourself?",
+        "Is there someone with you tonight?",
+        "Do you have a plan to end your life?",
+        "Will you be safe when you leave here tonight?",
+        "Are you in danger at home?",
+        "Have you had thoughts of not wanting to be here?",
+    ),
+    "referral": (
+        "You can call the crisis line any time, day or night.",
+        "It might help to talk to your doctor or a counsellor about this.",
+        "I can put you in touch with our clinical team.",
+        "If you're in danger, call emergency services.",
+        "There's a helpline that can support you with this.",
+        "A therapist could help you work through that.",
+        "Let's talk after group about getting you some extra support.",
+        "Your case manager can help with that.",
+    ),
+    "de_escalation": (
+        "Let's all take a breath for a moment.",
+        "I can see this is really heated; let's slow things down.",
+        "I can tell you're both really angry, and it matters to both of you.",
+        "Let's take a short break and come back in five minutes.",
+        "I hear how frustrated you are.",
+        "Let's lower our voices so everyone can be heard.",
+        "Nobody is in trouble here; let's pause.",
+        "Take your time, there's no rush.",
+    ),
+    "judgment": (
+        "I'm disappointed in you.",
+        "What's wrong with you?",
+        "That was a stupid thing to do.",
+        "You only have yourself to blame.",
+        "You're overreacting.",
+        "Get over it.",
+        "You knew better than that.",
+        "That's just an excuse.",
+        "Everyone goes through that, it's not a big deal.",
+        "Why would you do something like that?",
+        "You're not really trying.",
+        "Stop feeling sorry for yourself.",
+        "Well, what did you expect?",
+        "At least it's not worse.",
+        "That's a selfish way to think.",
+    ),
+    "other": (
+        "Okay.",
+        "Mm-hmm.",
+        "Right.",
+        "Good evening, everyone.",
+        "Let me just find my notes.",
+        "Sorry, I lost my train of thought.",
+    ),
+}
+
+
+def labels() -> tuple[str, ...]:
+    return tuple(PROTOTYPES)
+
+
+def flat() -> tuple[list[str], list[int]]:
+    """All prototype sentences and, for each, the index of its move in `labels()`."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for i, label in enumerate(PROTOTYPES):
+        texts.extend(PROTOTYPES[label])
+        owner.extend([i] * len(PROTOTYPES[label]))
+    return texts, owner
