@@ -23,6 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -97,6 +98,17 @@ def conveys(text: str, beat: str, relevance: Relevance = embedding_relevance) ->
 
 
 # ------------------------------------------------------------------------------------------ streaming
+@contextmanager
+def _hang_up(chunks: Iterator[str]) -> Iterator[Iterator[str]]:
+    """Close a model's stream when we stop reading it early (a generator's close ends the HTTP request)."""
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if callable(close):
+            close()
+
+
 @dataclass(frozen=True)
 class StreamEvent:
     kind: Literal["delta", "final"]
@@ -258,34 +270,34 @@ class ModelRenderer:
         """Stream one sample, releasing whole sentences that keep the line acceptable.
 
         On return, `state.released` is the text already yielded (a complete, guard-passing line or "") and
-        `state.verdict` is the guard's view of the whole sample.
+        `state.verdict` is the guard's view of the whole sample (None if the model failed).
         """
         buffer = prefill
         checked_upto = 0
-        finished = False
         try:
-            for chunk in self.model.stream(prompt):
-                state.raw.append(chunk)
-                buffer += chunk
-                if "\n" in buffer:
+            # closing(): stopping early must hang up on the server, or it keeps generating for no one.
+            with _hang_up(iter(self.model.stream(prompt))) as chunks:
+                for chunk in chunks:
+                    state.raw.append(chunk)
+                    buffer += chunk
+                    finished = "\n" in buffer
                     buffer = buffer.split("\n", 1)[0]
-                    finished = True
-                # Consider every sentence boundary not yet checked (a boundary needs the next char).
-                for match in _BOUNDARY.finditer(buffer, checked_upto):
-                    checked_upto = match.end()
-                    if request.beat_lines:
-                        continue  # a beat's phrasing is judged whole, at the end
-                    candidate = clean_line(buffer[: match.end()], request.speaker)
-                    verdict = check_line(candidate, request)
-                    if verdict.ok and candidate.startswith(state.released) and candidate != state.released:
-                        delta = candidate[len(state.released) :]
-                        state.released = candidate
-                        yield delta
-                    elif not verdict.ok and not may_continue(verdict):
-                        state.text, state.verdict = candidate, verdict
-                        return
-                if finished:
-                    break
+                    # Every sentence boundary not checked yet (a boundary needs the character after it).
+                    for match in _BOUNDARY.finditer(buffer, checked_upto):
+                        checked_upto = match.end()
+                        if request.beat_lines:
+                            continue  # a beat's phrasing is judged whole, at the end
+                        candidate = clean_line(buffer[: match.end()], request.speaker)
+                        verdict = check_line(candidate, request)
+                        if verdict.ok and candidate.startswith(state.released) and candidate != state.released:
+                            delta = candidate[len(state.released) :]
+                            state.released = candidate
+                            yield delta
+                        elif not verdict.ok and not may_continue(verdict):
+                            state.text, state.verdict = candidate, verdict
+                            return
+                    if finished:
+                        break
         except Exception as exc:  # noqa: BLE001 - see render()
             log.warning("persona model failed mid-stream for %s: %s", request.speaker, exc)
             state.error = exc if isinstance(exc, ModelError) else ModelError(str(exc))

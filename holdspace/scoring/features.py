@@ -104,6 +104,53 @@ _GROUP_Q = re.compile(
 )
 _HOW_DOING = re.compile(r"\bhow (?:are|is|was|were|did|do|does|have|has)\b.{0,30}\b(?:feel\w*|doing|going|holding up|"
                         r"sitting with|landing|coping|managing)\b", re.I)
+# Wider nets than the engine's rules (features only; the classifier weighs them): validation and
+# reassurance, moralising and minimising, and explaining how things are.
+_VALIDATE = re.compile(
+    r"\b(?:(?:that'?s|it'?s|being|you'?re|is) (?:completely |absolutely |perfectly |totally |really |pretty )?"
+    r"(?:okay|ok|fine|alright|all right|welcome|understandable|natural|normal|human|enough)\b|welcome here|"
+    r"(?:all|are|is) welcome|come as you are|no need to apologi[sz]e|(?:don'?t|do not) (?:need|have) to apologi[sz]e|"
+    r"nothing'?s wrong with you|doesn'?t make you|you'?re not (?:imagining|crazy|weak|broken|alone|a bad)|"
+    r"understandabl[ey]|fair enough|congratulations|congrats|no small thing|(?:that'?s|it'?s) (?:huge|amazing|"
+    r"brilliant|great|wonderful|a big deal|a real achievement)|(?:really |so )?glad (?:you|u)|i'?m glad|"
+    r"it matters (?:to me )?that|means a lot|says a lot about|takes (?:some )?nerve|(?:such an|an|really) honest|"
+    r"appreciate|^(?:thanks?|thank (?:you|u))\b|good (?:on|for) you|well done|you did it|not weird)",
+    re.I,
+)
+_MORALISE = re.compile(
+    r"\b(?:disappointed in you|what'?s wrong with you|why (?:would|did|didn'?t) you|what did you expect|"
+    r"what were you thinking|you can'?t expect|not very (?:smart|clever|wise)|(?:bad|stupid|dumb|nasty|silly|"
+    r"terrible) (?:idea|thing|choice|decision|thing to say)|nasty|no offen[cs]e|harder than it needs|"
+    r"making (?:excuses|it harder)|just get on with it|(?:learn|need) to (?:control|grow|get over|stop)|"
+    r"should (?:have|'ve) (?:known|quit|stopped|called|been|eased|done)|happens to every(?:body|one)|"
+    r"can'?t handle it|lucky you|(?:that'?s|it'?s) on you|don'?t want it enough|happens for a reason|"
+    r"bright side|stay positive|shouldn'?t (?:be|feel) (?:angry|sad|upset)|selfish|betray\w*|"
+    r"(?:isn'?t|is not) a (?:pub|therapy session|competition)|come on|really\?|seriously|honestly,? (?:what|you)|"
+    r"(?:it'?s|that'?s) (?:not|no) (?:that|a) big deal|could be worse|at least|toughen|just relax|cheer up|"
+    r"(?:get|got) a grip|pull yourself together|that'?s (?:an? )?(?:addict|alcoholic)|you people)\b",
+    re.I,
+)
+_EXPLAIN = re.compile(
+    r"\b(?:(?:plenty|lots|a lot|most|many|some) (?:of )?(?:people|us|carers|folks|members|parents|veterans|"
+    r"patients)|(?:often|usually|typically|commonly) (?:\w+ ){0,3}(?:is|are|can|happens|comes|feel|find)|"
+    r"tends? to|can (?:cause|make|bring|lead|take|affect|trigger)|(?:is|are) (?:a )?(?:common|normal|typical) "
+    r"(?:sign|part|reaction|response|experience)|it'?s called|what happens is|the way it works|research|studies|"
+    r"evidence|(?:we|the group) (?:don'?t|do|usually|always|normally) (?:record|meet|start|finish|take|break|"
+    r"run|end)|we'?re (?:going to )?(?:take|taking|having|doing) a|tonight we|today we|next week|"
+    r"\d+\s*(?:minutes|mins|hours|days|weeks|months|years|mg|calories|units|percent|%))\b",
+    re.I,
+)
+_NOTICING = re.compile(
+    r"^(?:(?:so|and|okay|ok|yeah|mm|hmm)[, ]+)*(?:i (?:can )?(?:see|hear|notice|sense)|i'?m (?:hearing|noticing|"
+    r"wondering|guessing|getting)|i wonder|i get the (?:sense|feeling)|i think (?:you|ur|u|there|that'?s|it'?s)|"
+    r"there'?s (?:a lot|something|quite|a real)|the room|quite a|lots of|a lot of)\b|\b(?:stung|landed|hit (?:you|hard))\b",
+    re.I,
+)
+_VERBISH = re.compile(
+    r"\b(?:is|are|was|were|be|been|am|'s|'re|'m|do|does|did|have|has|had|can|could|will|would|should|may|might|must|"
+    r"feel|think|want|need|know|go|get|got|let|make|try|tell|say|said)\b",
+    re.I,
+)
 _DIGIT = re.compile(r"\d")
 _FILLER_ONLY = re.compile(r"^(?:(?:mm+|hm+|mhm|uh[- ]?huh|mm-hmm|okay|ok|right|yeah|yes|sure|i see|got it|ah|oh|wow|"
                           r"alright|all right)[ ,.!]*)+$", re.I)
@@ -124,7 +171,8 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "hedged_advice", "negative_tone", "digit", "filler", "names", "statement", "you_statement", "exclaim",
     "clause_wh", "clause_aux", "q_request", "invite_tell", "q_tag", "how_doing", "q_choice", "q_fragment",
     "q_declarative", "qt_open", "qt_closed", "qt_advice", "qt_safety", "qt_request", "qt_reflective",
-    "st_reflection", "st_advice", "st_information", "qt_group",
+    "st_reflection", "st_advice", "st_information", "qt_group", "validate", "moralise", "explain",
+    "echo", "fragment", "noticing",
 )
 _SF = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 #: Reply-level features added after pooling.
@@ -139,6 +187,13 @@ _RULES = rules.RuleMoveDetector()
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
+
+
+def _echo(sentence: str, heard: frozenset[str]) -> bool:
+    if not heard:
+        return False
+    content = {w for w in _words(sentence) if w not in _STOP and len(w) > 2}
+    return bool(content) and len(content & heard) / len(content) >= 0.4
 
 
 def _strip_names(sentence: str, names: Sequence[str]) -> str:
@@ -156,8 +211,9 @@ def _last_clause(sentence: str) -> str:
     return parts[-1].strip() if len(parts) > 1 else ""
 
 
-def sentence_vector(sentence: str, names: Sequence[str]) -> np.ndarray:
-    """Rule and shape features of one sentence (0/1 flags)."""
+def sentence_vector(sentence: str, names: Sequence[str], heard: frozenset[str] = frozenset()) -> np.ndarray:
+    """Rule and shape features of one sentence (0/1 flags); `heard` holds the content words of what the
+    member just said (a statement that echoes them is likely a reflection)."""
     s = sentence.strip()
     core = _strip_names(s, names)
     clause = _last_clause(core) if s.endswith("?") else ""
@@ -208,6 +264,12 @@ def sentence_vector(sentence: str, names: Sequence[str]) -> np.ndarray:
         "clause_wh": bool(clause and _WH.search(clause)),
         "clause_aux": bool(clause and _AUX.search(clause)),
         "q_request": bool(_REQUEST_Q.search(core)),
+        "validate": bool(_VALIDATE.search(core)),
+        "moralise": bool(_MORALISE.search(s)),
+        "explain": bool(_EXPLAIN.search(s)),
+        "noticing": bool(_NOTICING.search(core)),
+        "fragment": not is_q and len(core.split()) <= 7 and not _VERBISH.search(core) and not _I_START.search(core),
+        "echo": _echo(core, heard),
         "invite_tell": bool(_INVITE_TELL.search(core)),
         "q_tag": qmark and bool(_TAG_Q.search(core)),
         "how_doing": bool(_HOW_DOING.search(core)),
@@ -254,16 +316,17 @@ def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_o
     sentences = T.split_sentences(reply)
     if not sentences and reply.strip():
         sentences = [reply.strip()]
+    last = T.last_member_text(context)
+    heard = frozenset(w for w in _words(last) if w not in _STOP and len(w) > 2)
     flags = (
-        np.stack([sentence_vector(s, names) for s in sentences])
+        np.stack([sentence_vector(s, names, heard) for s in sentences])
         if sentences
         else np.zeros((0, len(SENTENCE_FEATURES)), dtype=np.float32)
     )
     words = _words(reply)
     n_words = max(1, len(words))
-    last = T.last_member_text(context)
     content = {w for w in words if w not in _STOP and len(w) > 2}
-    last_content = {w for w in _words(last) if w not in _STOP and len(w) > 2}
+    last_content = heard
     overlap = len(content & last_content) / max(1, len(content)) if content else 0.0
     letters = [c for c in reply if c.isalpha()]
     n_q = float(flags[:, _SF["is_question"]].sum()) if len(sentences) else 0.0

@@ -98,8 +98,7 @@ def check_username(username: str) -> str:
         raise AccountError("A username has 3 to 32 characters.")
     if not USERNAME_RE.match(name):
         raise AccountError(
-            "A username may use letters, digits, dots, hyphens and underscores, and starts with a letter or "
-            "digit."
+            "A username may use letters, digits, dots, hyphens and underscores, and starts with a letter or digit."
         )
     return name
 

@@ -23,6 +23,14 @@ NEED_QUERIES = {
     "conflict": "conflict between members, de-escalation, acknowledging anger",
 }
 
+#: how a pending need is named to the trainee
+NEED_NAMES = {
+    "disclosure": "what {member} disclosed",
+    "distress": "{member}'s distress",
+    "safety": "the question of {member}'s safety",
+    "conflict": "the conflict involving {member}",
+}
+
 
 @dataclass
 class Hint:
@@ -39,8 +47,9 @@ def observations(engine: GroupSession) -> tuple[list[str], list[str]]:
     terms: list[str] = []
     for need in state.needs.values():
         if not need.handled:
+            what = NEED_NAMES.get(need.spec.kind, "{member}'s " + need.spec.kind).format(member=need.member)
             fully = "fully " if need.status == "acknowledged" else ""
-            seen.append(f"{need.member}'s {need.spec.kind} has not been {fully}responded to yet.")
+            seen.append(f"{what[0].upper()}{what[1:]} has not been {fully}responded to yet.")
             terms.append(NEED_QUERIES.get(need.spec.kind, need.spec.kind))
     dominant = state.dominant()
     if dominant and situation.dominant_share >= 0.4:

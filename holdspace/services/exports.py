@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from holdspace.services.reports import Report, dimension_title
+from holdspace.services.reports import Report, dimension_title, profile_text
 
 DEJAVU_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&=])")
@@ -132,6 +132,8 @@ def to_markdown(report: Report) -> str:
                 if item.citation:
                     out.append(f"  - Guide: {esc(_citation_text(item.citation))}")
             out.append("")
+    if profile_text(review.profile):
+        out += [esc(profile_text(review.profile)), ""]
     out += ["## Transcript", ""]
     for entry in report.transcript.entries:
         record = entry.record
@@ -188,13 +190,7 @@ def to_pdf(report: Report) -> bytes:
         text = text.replace("\t", "    ")
         if fonts is None:
             text = text.replace("›", ">").replace("·", "-").replace("—", "-").replace("–", "-")
-            text = (
-                text.replace("‘", "'")
-                .replace("’", "'")
-                .replace("“", '"')
-                .replace("”", '"')
-                .replace("…", "...")
-            )
+            text = text.replace("‘", "'").replace("’", "'").replace("“", '"').replace("”", '"').replace("…", "...")
             return text.encode("latin-1", "replace").decode("latin-1")
         cmap = getattr(pdf.current_font, "cmap", None) or {}
         return "".join(c if c == "\n" or ord(c) in cmap else "?" for c in text) if cmap else text

@@ -8,8 +8,10 @@ annotations.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,8 @@ class Review:
     strengths: list[ReviewItem] = field(default_factory=list)
     growth_areas: list[ReviewItem] = field(default_factory=list)
     key_moments: list[ReviewItem] = field(default_factory=list)
+    #: the listening profile (reflections per question, share of open questions, ...) when the scorer gives one
+    profile: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +77,11 @@ def dimension_title(dim: str) -> str:
     return dim.replace("_", " ").capitalize()
 
 
+def dimension_label(dim: str) -> str:
+    """A short name for charts ("Peer stance"); `dimension_title` is the rubric's full title."""
+    return dim.replace("_", " ").capitalize()
+
+
 def trajectory(records: list[dict[str, Any]]) -> list[dict[str, float]]:
     """The room's state at the end of each turn (turn 0 = after the opening lines)."""
     by_turn: dict[int, dict[str, float]] = {}
@@ -96,26 +105,48 @@ def final_airtime(records: list[dict[str, Any]]) -> dict[str, int]:
     return {}
 
 
-def _as_item(raw: Any) -> ReviewItem:
+def _number(value: Any) -> str:
+    return f"{float(value):.1f}" if isinstance(value, int | float) else str(value)
+
+
+def _as_item(raw: Any, section: str = "") -> ReviewItem:
+    """One review item from whatever shape the scorer gives: text, or a dict naming a dimension (strengths
+    `{dimension, mean, note}`, growth areas `{dimension, mean, tip, citations}`), or a moment
+    `{id|turn, kind, overall, text, feedback}`."""
     if isinstance(raw, ReviewItem):
         return raw
     if isinstance(raw, str):
         return ReviewItem(raw)
-    if isinstance(raw, dict):
-        text = next(
-            (str(raw[k]) for k in ("text", "description", "summary", "feedback", "title") if raw.get(k)),
-            json.dumps(raw, ensure_ascii=False),
-        )
-        citation = raw.get("citation")
-        if citation is None and raw.get("citations"):
-            citation = raw["citations"][0]
-        turn = raw.get("turn")
-        return ReviewItem(
-            text,
-            int(turn) if isinstance(turn, int | float) else None,
-            citation if isinstance(citation, dict) else None,
-        )
-    return ReviewItem(str(raw))
+    if not isinstance(raw, dict):
+        return ReviewItem(str(raw))
+    citation = raw.get("citation")
+    if citation is None and raw.get("citations"):
+        citation = raw["citations"][0]
+    citation = citation if isinstance(citation, dict) else None
+    turn = raw.get("turn", raw.get("id"))
+    turn = int(turn) if isinstance(turn, int | float) else None
+    dimension = raw.get("dimension")
+    if section == "key_moments" and raw.get("text") and (raw.get("kind") in ("high", "low") or "overall" in raw):
+        kind = {"high": "A strong reply", "low": "A reply to revisit"}.get(str(raw.get("kind")), "A moment")
+        score = f" ({_number(raw['overall'])})" if raw.get("overall") is not None else ""
+        text = f"{kind}{score}: “{raw['text']}”"
+        if raw.get("feedback"):
+            text += f" {raw['feedback']}"
+        return ReviewItem(text, turn, citation)
+    if dimension:
+        title = dimension_title(str(dimension))
+        mean = f" {_number(raw['mean'])} on average." if raw.get("mean") is not None else ""
+        if raw.get("tip"):
+            return ReviewItem(f"{title}:{mean} Next time, {raw['tip']}.", turn, citation)
+        if raw.get("note"):
+            note = re.sub(r"\s*\(mean [^)]*\)\s*$", "", str(raw["note"]))
+            return ReviewItem(f"{title}: {note}.{mean}", turn, citation)
+        return ReviewItem(f"{title}.{mean}", turn, citation)
+    text = next(
+        (str(raw[k]) for k in ("text", "description", "summary", "feedback", "title") if raw.get(k)),
+        json.dumps(raw, ensure_ascii=False),
+    )
+    return ReviewItem(text, turn, citation)
 
 
 def _scoring_review(records: list[dict[str, Any]]) -> Review | None:
@@ -135,17 +166,23 @@ def _scoring_review(records: list[dict[str, Any]]) -> Review | None:
     if not isinstance(raw, dict):
         return None
 
-    def items(*keys: str) -> list[ReviewItem]:
+    def items(section: str, *keys: str) -> list[ReviewItem]:
         for key in keys:
             if raw.get(key):
-                return [_as_item(x) for x in raw[key]]
+                return [_as_item(x, section) for x in raw[key]]
         return []
 
-    return Review(items("strengths"), items("growth_areas", "growth"), items("key_moments", "moments"))
+    profile = raw.get("profile") if isinstance(raw.get("profile"), dict) else {}
+    return Review(
+        items("strengths", "strengths"),
+        items("growth_areas", "growth_areas", "growth"),
+        items("key_moments", "key_moments", "moments"),
+        {k: v for k, v in profile.items() if isinstance(v, int | float)},
+    )
 
 
 def plain_review(records: list[dict[str, Any]], scores: dict[str, float]) -> Review:
-    """Strengths and growth areas from the dimension means, key moments from the record."""
+    """Strengths and growth areas from the dimension means, key moments from the replies' scores."""
     review = Review()
     replies = [r for r in records if r.get("role") == "facilitator"]
     for dim, mean in sorted(scores.items(), key=lambda kv: -kv[1]):
@@ -171,27 +208,43 @@ def plain_review(records: list[dict[str, Any]], scores: dict[str, float]) -> Rev
         worst = min(scored, key=lambda r: r["overall"])
         review.key_moments.append(ReviewItem(f"Your strongest reply ({best['overall']:.1f}).", best["turn"]))
         if worst is not best:
-            review.key_moments.append(
-                ReviewItem(f"Your weakest reply ({worst['overall']:.1f}).", worst["turn"])
-            )
-    points = trajectory(records)
-    for before, after in zip(points, points[1:], strict=False):
+            review.key_moments.append(ReviewItem(f"Your weakest reply ({worst['overall']:.1f}).", worst["turn"]))
+    return review
+
+
+def group_moments(records: list[dict[str, Any]]) -> list[ReviewItem]:
+    """Moments in the group rather than in the replies: big shifts of tension or engagement, and what the
+    session itself announced (e.g. how it ended)."""
+    moments = []
+    for before, after in itertools.pairwise(trajectory(records)):
         for metric in ("tension", "engagement"):
             change = after[metric] - before[metric]
             if abs(change) >= SHIFT:
                 direction = "rose" if change > 0 else "fell"
-                review.key_moments.append(
+                moments.append(
                     ReviewItem(
-                        f"{metric.capitalize()} {direction} from {before[metric]:.2f} to "
-                        f"{after[metric]:.2f}.",
+                        f"{metric.capitalize()} {direction} from {before[metric]:.2f} to {after[metric]:.2f}.",
                         after["turn"],
                     )
                 )
     for record in records:
         if record.get("role") == "system":
-            review.key_moments.append(ReviewItem(str(record.get("text", "")), record.get("turn")))
-    review.key_moments.sort(key=lambda i: (i.turn is None, i.turn or 0))
-    return review
+            moments.append(ReviewItem(str(record.get("text", "")), record.get("turn")))
+    return moments
+
+
+PROFILE_LABELS = {
+    "reflections_per_question": ("reflections per question", "{:.2f}"),
+    "open_question_share": ("open questions", "{:.0%}"),
+    "complex_reflection_share": ("complex reflections", "{:.0%}"),
+    "advice_or_judgment_share": ("replies with advice or judgment", "{:.0%}"),
+}
+
+
+def profile_text(profile: dict[str, float]) -> str:
+    """The listening profile as one line, e.g. "reflections per question 0.50 · open questions 67%"."""
+    parts = [label + " " + fmt.format(profile[key]) for key, (label, fmt) in PROFILE_LABELS.items() if key in profile]
+    return "Listening profile: " + " · ".join(parts) if parts else ""
 
 
 def build_report(session_id: int, viewer: UserInfo) -> Report:
@@ -214,6 +267,9 @@ def build_report(session_id: int, viewer: UserInfo) -> Report:
     else:
         objectives = [ObjectiveResult(k, k.replace("-", " "), "", v) for k, v in met.items()]
     review = _scoring_review(records) or plain_review(records, ordered)
+    review.key_moments = sorted(
+        [*review.key_moments, *group_moments(records)], key=lambda i: (i.turn is None, i.turn or 0)
+    )
     return Report(
         info=transcript.info,
         transcript=transcript,

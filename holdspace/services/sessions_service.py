@@ -152,9 +152,7 @@ def turn_to_record(turn: Turn) -> dict[str, Any]:
 
 
 def _running_overall(records: Sequence[dict[str, Any]]) -> float | None:
-    values = [
-        r["overall"] for r in records if r.get("role") == "facilitator" and r.get("overall") is not None
-    ]
+    values = [r["overall"] for r in records if r.get("role") == "facilitator" and r.get("overall") is not None]
     return round(sum(values) / len(values), 2) if values else None
 
 
@@ -166,9 +164,7 @@ class _SafeScorer:
         self.inner = inner
         self.notices = notices
 
-    def score_turn(
-        self, reply: str, moves: list[Move], context: list[Utterance], situation: Situation
-    ) -> TurnScore:
+    def score_turn(self, reply: str, moves: list[Move], context: list[Utterance], situation: Situation) -> TurnScore:
         try:
             return self.inner.score_turn(reply, moves, context, situation)
         except Exception as exc:  # noqa: BLE001 - any scorer failure degrades the same way
@@ -182,9 +178,7 @@ class _SafeDetector:
         self.inner = inner
         self.rules = RuleMoveDetector()
 
-    def detect(
-        self, reply: str, context: Sequence[Utterance] = (), members: Sequence[str] = ()
-    ) -> list[Move]:
+    def detect(self, reply: str, context: Sequence[Utterance] = (), members: Sequence[str] = ()) -> list[Move]:
         try:
             return self.inner.detect(reply, context, members)
         except Exception as exc:  # noqa: BLE001
@@ -209,9 +203,7 @@ class _Replay:
                 self.lines[(int(record["turn"]), record["speaker"])].append(record["text"])
 
     # MoveDetector
-    def detect(
-        self, reply: str, context: Sequence[Utterance] = (), members: Sequence[str] = ()
-    ) -> list[Move]:
+    def detect(self, reply: str, context: Sequence[Utterance] = (), members: Sequence[str] = ()) -> list[Move]:
         stored = self.replies.get(self.turn)
         if stored is not None and stored.get("text", "").strip() == reply and stored.get("moves") is not None:
             return [
@@ -221,9 +213,7 @@ class _Replay:
         return self.real_detector.detect(reply, context, members)
 
     # TurnScorer
-    def score_turn(
-        self, reply: str, moves: list[Move], context: list[Utterance], situation: Situation
-    ) -> TurnScore:
+    def score_turn(self, reply: str, moves: list[Move], context: list[Utterance], situation: Situation) -> TurnScore:
         stored = self.replies.get(self.turn)
         if stored is not None and "scores" in stored:
             return TurnScore(
@@ -268,9 +258,7 @@ def build_engine(scenario_id: str, seed: int, backend: str) -> tuple[GroupSessio
     except Exception as exc:  # noqa: BLE001 - an unavailable model must not stop practice
         log.warning("persona backend %s unavailable: %r", backend, exc)
         renderer = AuthoredRenderer()
-        notices.append(
-            f"The persona model is unavailable ({type(exc).__name__}); the group speaks its authored lines."
-        )
+        notices.append(f"The persona model is unavailable ({type(exc).__name__}); the group speaks its authored lines.")
     try:
         detector: MoveDetector = practice.default_detector()
     except Exception as exc:  # noqa: BLE001
@@ -474,8 +462,7 @@ def resume_session(session_id: int, user_id: int) -> LiveSession:
         if row.status in FINISHED:
             raise SessionError("This session has ended; its report is in your history.")
         records = [
-            turn_to_record(t)
-            for t in db.scalars(select(Turn).where(Turn.session_id == session_id).order_by(Turn.idx))
+            turn_to_record(t) for t in db.scalars(select(Turn).where(Turn.session_id == session_id).order_by(Turn.idx))
         ]
         scenario_id, seed, backend, status = row.scenario_id, row.seed, row.backend, row.status
     engine, notices = build_engine(scenario_id, seed, backend)
@@ -603,9 +590,7 @@ def get_transcript(session_id: int, viewer: UserInfo) -> Transcript:
             for note in db.scalars(
                 select(Note).where(Note.turn_id.in_([t.id for t in turns])).order_by(Note.created_at, Note.id)
             ):
-                notes[note.turn_id].append(
-                    NoteInfo(note.id, note.turn_id, note.user_id, note.text, note.created_at)
-                )
+                notes[note.turn_id].append(NoteInfo(note.id, note.turn_id, note.user_id, note.text, note.created_at))
         entries = [TranscriptEntry(t.id, t.idx, turn_to_record(t), notes.get(t.id, [])) for t in turns]
         info = _info(row, row.user.username)
         summary = dict(row.summary or {})

@@ -255,3 +255,58 @@ def test_render_streaming_works_for_any_renderer() -> None:
 def test_streaming_a_key_beat_for_a_small_model_is_the_authored_line() -> None:
     deltas, final = collect(renderer(Recorder()).render_streaming(request("disclose", beat_lines=(RELAPSE,))))
     assert deltas == [RELAPSE] and final.line.source == "beat"
+
+
+def test_a_rejected_stream_hangs_up_on_the_model() -> None:
+    closed: list[bool] = []
+
+    class Endless(BaseChatModel):
+        name = "endless"
+
+        def stream(self, prompt: ChatPrompt) -> Iterator[str]:
+            try:
+                yield " want to invite everyone to share."
+                while True:
+                    yield " more"
+            finally:
+                closed.append(True)
+
+    _, final = collect(renderer(Endless(), attempts=2).render_streaming(request()))
+    assert final.line.source == "authored"
+    assert closed == [True, True]  # each rejected sample's request was ended at once
+
+
+def test_prefetched_prefix_is_a_prefix_of_every_line_in_the_next_round() -> None:
+    from holdspace.engine.persona_prompt import prefetch_prompt
+    from holdspace.models.embedded import chatml
+
+    before = request()  # the transcript as the round ended
+    warmed = chatml(prefetch_prompt(before).messages)
+    warmed = warmed[: warmed.rfind("<|im_end|>")]
+    reply = "What helped you most this week?"
+    recent = (*before.recent, Utterance("facilitator", "facilitator", reply))
+    for intent, extra in (("answer", ()), ("deflect", ()), ("support", (Utterance("Dana", "member", "Same."),))):
+        later = request(intent, recent=recent + extra, facilitator_reply=reply)
+        built = build_persona_prompt(later)
+        assert chatml(built.prompt.messages, built.prefill).startswith(warmed), intent
+
+
+def test_prefetch_is_sent_only_to_backends_that_can_and_never_raises() -> None:
+    class Warmable(ScriptedChatModel):
+        def __init__(self, fail: bool = False) -> None:
+            super().__init__()
+            self.warmed: list[ChatPrompt] = []
+            self.fail = fail
+
+        def prefetch(self, prompt: ChatPrompt) -> None:
+            if self.fail:
+                raise ModelError("down")
+            self.warmed.append(prompt)
+
+    model = Warmable()
+    assert renderer(model).prefetch(request()) and len(model.warmed) == 1
+    assert not renderer(Warmable(fail=True)).prefetch(request())
+    assert not renderer(ScriptedChatModel()).prefetch(request())
+    assert not renderer(Warmable(), capable=True).prefetch(request())
+    renderer(model).prefetch_async([request(), request("deflect")]).join(5)
+    assert len(model.warmed) == 3

@@ -94,3 +94,36 @@ def test_openai_backend_structured_output_against_llama_cpp(llama_server: Embedd
     model = openai_model(llama_server)
     member = model.structured(STRUCTURED, Member)
     assert isinstance(member, Member) and model._json_schema_ok is True
+
+
+def test_prefetch_leaves_little_but_the_reply_to_read(llama_server: EmbeddedServer) -> None:
+    from holdspace.content.loader import load_library
+    from holdspace.engine.model_rendering import ModelRenderer
+    from holdspace.engine.persona_prompt import build_persona_prompt
+    from holdspace.engine.rendering import word_overlap
+    from holdspace.engine.types import LineRequest, Utterance
+    from holdspace.settings import PROJECT_ROOT
+
+    library, _ = load_library(PROJECT_ROOT)
+    persona = sorted(library.personas.values(), key=lambda p: p.id)[-1]
+    recent = (
+        Utterance("facilitator", "facilitator", "Welcome back, everyone."),
+        Utterance("Bo", "member", "Long week. The kids were sick and I barely slept."),
+    )
+    before = LineRequest("Alex", persona, "answer", ("Bo", "Cy"), recent, "", seed=5)
+    model = EmbeddedChatModel(llama_server.base_url)
+    assert ModelRenderer(model, relevance=word_overlap).prefetch(before)
+    reply = "What helped you get through it?"
+    later = LineRequest(
+        "Alex",
+        persona,
+        "answer",
+        ("Bo", "Cy"),
+        (*recent, Utterance("facilitator", "facilitator", reply)),
+        reply,
+        seed=5,
+    )
+    model.complete(build_persona_prompt(later).prompt)
+    timings = model.last_timings
+    assert timings is not None and timings.prompt_total > 150
+    assert timings.prompt_tokens < 0.25 * timings.prompt_total  # the rest came from the prefetched cache

@@ -48,7 +48,39 @@ def test_a_scorer_review_is_used_whatever_its_item_shape(finished, monkeypatch: 
     review = reports.build_report(session_id, user).review
     assert review.strengths == [reports.ReviewItem("You opened warmly.")]
     assert review.growth_areas[0].turn == 2 and review.growth_areas[0].citation["title"] == "Encouraging quiet members"
-    assert review.key_moments == [reports.ReviewItem("Priya disclosed a relapse.", 2)]
+    assert reports.ReviewItem("Priya disclosed a relapse.", 2) in review.key_moments
+    assert any("ended the session" in m.text for m in review.key_moments)  # the group's own moments too
+
+
+def test_the_scorers_item_shapes_read_as_sentences() -> None:
+    strength = reports._as_item(
+        {"dimension": "empathy", "mean": 5.0, "note": "acknowledges feelings (mean 5.0)"}, "strengths"
+    )
+    assert strength.text.endswith("acknowledges feelings. 5.0 on average.")
+    growth = reports._as_item(
+        {
+            "dimension": "participation",
+            "mean": 2.5,
+            "tip": "invite a quieter member by name",
+            "citations": [{"title": "Quiet members"}],
+        },
+        "growth_areas",
+    )
+    assert growth.text.endswith("2.5 on average. Next time, invite a quieter member by name.")
+    assert growth.citation == {"title": "Quiet members"}
+    moment = reports._as_item(
+        {
+            "id": 3,
+            "kind": "low",
+            "overall": 2.0,
+            "text": "Why did you do that?",
+            "feedback": "A why-question can sound like blame.",
+        },
+        "key_moments",
+    )
+    assert moment == reports.ReviewItem(
+        "A reply to revisit (2.0): “Why did you do that?” A why-question can sound like blame.", 3
+    )
 
 
 def test_a_failing_scorer_review_falls_back_to_the_plain_one(finished, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +122,7 @@ def test_the_coach_reads_the_room_and_cites_the_guide(db: str, monkeypatch: pyte
         for _ in live.send(reply):
             pass
     seen, terms = coaching.observations(live.engine)
-    assert any("Priya's disclosure" in s for s in seen)  # the relapse at turn 2 is still unanswered
+    assert any("What Priya disclosed" in s for s in seen)  # the relapse at turn 2 is still unanswered
     queries = []
 
     class FakeRetriever:

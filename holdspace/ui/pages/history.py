@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from holdspace.content import DIMENSIONS
 from holdspace.services import sessions_service
-from holdspace.services.reports import dimension_title
+from holdspace.services.reports import dimension_label
 from holdspace.ui.common import esc, go, require_user, run_page, show_flash, status_label, when
 
 
@@ -20,17 +21,21 @@ def render() -> None:
         st.info("No sessions yet. Practise a scenario from Home and it appears here.")
         return
     scored = [s for s in sessions if s.overall is not None]
-    if len(scored) >= 1:
+    if scored:
         st.subheader("Scores over time")
-        frame = pd.DataFrame(
-            {"overall": [s.overall for s in scored]},
-            index=pd.Index([s.started_at.replace(tzinfo=None) for s in scored], name="started"),
+        if len(scored) >= 2:
+            frame = pd.DataFrame(
+                {"overall": [s.overall for s in scored]},
+                index=pd.Index(range(1, len(scored) + 1), name="session"),
+            )
+            dims = [d for d in DIMENSIONS if any(s.scores.get(d) is not None for s in scored)]
+            for dim in dims:
+                frame[dimension_label(dim)] = [s.scores.get(dim) for s in scored]
+            st.line_chart(frame, height=260)
+        st.caption(
+            "Overall per session (1–5): "
+            + " · ".join(f"{n}. {when(s.started_at)} {s.overall:.2f}" for n, s in enumerate(scored, start=1))
         )
-        dims = sorted({d for s in scored for d, v in s.scores.items() if v is not None})
-        for dim in dims:
-            frame[dimension_title(dim)] = [s.scores.get(dim) for s in scored]
-        st.line_chart(frame, height=260)
-        st.caption("Overall per session: " + ", ".join(f"{s.overall:.2f}" for s in scored))
     st.subheader("Sessions")
     for info in reversed(sessions):
         with st.container(border=True):

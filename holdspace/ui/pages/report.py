@@ -12,7 +12,14 @@ import streamlit as st
 from holdspace.content import get_library
 from holdspace.services import exports, sessions_service
 from holdspace.services.accounts import UserInfo
-from holdspace.services.reports import Report, ReviewItem, build_report, dimension_title
+from holdspace.services.reports import (
+    Report,
+    ReviewItem,
+    build_report,
+    dimension_label,
+    dimension_title,
+    profile_text,
+)
 from holdspace.services.sessions_service import TranscriptEntry
 from holdspace.ui.common import (
     SESSION_PARAM,
@@ -86,7 +93,7 @@ def _overview(report: Report) -> None:
         if report.dimension_scores:
             frame = pd.DataFrame(
                 {"mean score (1–5)": list(report.dimension_scores.values())},
-                index=[dimension_title(d) for d in report.dimension_scores],
+                index=[dimension_label(d) for d in report.dimension_scores],
             )
             st.bar_chart(frame, horizontal=True, height=60 + 32 * len(frame))
             overall = report.summary.get("overall")
@@ -144,6 +151,8 @@ def _review(report: Report) -> None:
         _items("Growth areas", report.review.growth_areas, "No growth areas flagged.")
     with cols[2]:
         _items("Key moments", report.review.key_moments, "No key moments recorded.")
+    if profile_text(report.review.profile):
+        st.caption(profile_text(report.review.profile))
 
 
 def _entry(entry: TranscriptEntry, personas: dict[str, Any]) -> None:

@@ -1,0 +1,130 @@
+"""Scoring speed: replies per second for a file with the default judge, and single-reply latency.
+
+Run: `.venv/bin/python benchmarks/bench_scoring.py [--n 1200] [--no-write]`. Builds a file of at least 1000
+replies from the calibration set (cycled, each with its context), scores it the way `holdspace score`
+does (one process, batched embeddings, citations cached per situation), then times single replies one at
+a time. Appends a "Scoring" section to benchmarks/RESULTS.md, replacing an earlier one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+HEADER = "## Scoring"
+
+
+def _inputs(n: int) -> list[dict]:
+    from holdspace.scoring.data import load_calibration
+
+    records = load_calibration()
+    if not records:
+        raise SystemExit("no calibration records to benchmark with")
+    out = []
+    for i in range(n):
+        r = records[i % len(records)]
+        # Vary the text a little per cycle so nothing is served from a cache of identical replies.
+        suffix = "" if i < len(records) else f" ({i // len(records)})"
+        out.append({"id": f"b{i}", "context": r.context, "reply": r.reply + suffix})
+    return out
+
+
+def _uname() -> str:
+    try:
+        return subprocess.run(["uname", "-a"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return platform.platform()
+
+
+def run(n: int) -> dict:
+    from holdspace.cli.scoring_cmds import _warm_embedder
+    from holdspace.scoring import get_turn_scorer
+    from holdspace.scoring.records import read_requests
+
+    records = _inputs(n)
+    lines = [json.dumps(r) for r in records]
+    t0 = time.perf_counter()
+    _warm_embedder()
+    scorer = get_turn_scorer()
+    scorer.score_many(read_requests(lines[:8])[0])  # load models, index and prototypes
+    load_s = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    requests, errors, _ = read_requests(lines)
+    assert not errors
+    results = []
+    for start in range(0, len(requests), 512):
+        results.extend(r.to_json() for r in scorer.score_many(requests[start : start + 512]))
+    out_text = "\n".join(json.dumps(r, ensure_ascii=False) for r in results)
+    batch_s = time.perf_counter() - t1
+    assert len(results) == n and out_text
+
+    singles = []
+    for req in requests[:200]:
+        t = time.perf_counter()
+        scorer.score_many([req])
+        singles.append(time.perf_counter() - t)
+    singles.sort()
+    return {
+        "n": n,
+        "load_s": load_s,
+        "batch_s": batch_s,
+        "replies_per_s": n / batch_s,
+        "p50_ms": statistics.median(singles) * 1000,
+        "p95_ms": singles[int(0.95 * (len(singles) - 1))] * 1000,
+    }
+
+
+def write(result: dict) -> None:
+    section = "\n".join([
+        HEADER,
+        "",
+        f"- Date: {dt.datetime.now().isoformat(timespec='seconds')}",
+        f"- Machine: `{_uname()}`, nproc {os.cpu_count()}",
+        "- Command: `.venv/bin/python benchmarks/bench_scoring.py` (default judge: offline, deterministic)",
+        f"- File of {result['n']} replies with context, scored in one process like `holdspace score`: "
+        f"**{result['replies_per_s']:.0f} replies/s** ({result['batch_s']:.2f} s; model and index loading "
+        f"{result['load_s']:.2f} s before that)",
+        f"- Single reply, one at a time (200 replies): **p50 {result['p50_ms']:.1f} ms**, "
+        f"p95 {result['p95_ms']:.1f} ms",
+        "",
+    ])
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
+    start = text.find(HEADER + "\n")
+    if start >= 0:
+        end = text.find("\n## ", start + len(HEADER))
+        text = text[:start] + text[end + 1 if end >= 0 else len(text):]
+    if not text.endswith("\n\n"):
+        text = text.rstrip("\n") + "\n\n"
+    RESULTS.write_text(text + section, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1200, help="replies in the file (at least 1000)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data_dir:
+        os.environ.setdefault("HOLDSPACE_DATA_DIR", data_dir)
+        result = run(max(1000, args.n))
+        print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in result.items()}))
+        if not args.no_write:
+            write(result)
+            print(f"appended the Scoring section to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Move detection: MITI conventions, evidence, the engine interface, and the shipped model's integrity."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from holdspace.engine.types import Utterance
+from holdspace.scoring import get_move_detector
+from holdspace.scoring.detector import ARTIFACT, LEARNED_LABELS, HybridMoveDetector, MoveModel
+
+
+def labels(reply: str, context: list[Utterance] | None = None, members: tuple[str, ...] = ()) -> set[str]:
+    detector = get_move_detector()
+    return {m.label for m in detector.detect(reply, context or [], members)}
+
+
+def test_engine_gets_the_trained_detector() -> None:
+    assert isinstance(get_move_detector(), HybridMoveDetector)
+
+
+@pytest.mark.parametrize("reply", ["Can you tell me more?", "Could you say a bit more about that?",
+                                   "What was that like for you?", "How did the week go?"])
+def test_open_questions(reply: str) -> None:
+    found = labels(reply)
+    assert "open_question" in found and "closed_question" not in found
+
+
+@pytest.mark.parametrize("reply", ["Did you go to the meeting?", "Are you still taking the tablets?",
+                                   "How many days has it been?"])
+def test_closed_questions(reply: str) -> None:
+    found = labels(reply)
+    assert "closed_question" in found and "open_question" not in found
+
+
+@pytest.mark.parametrize("reply", ["So you've been feeling stuck", "You're worried nothing will change.",
+                                   "It sounds like you're exhausted from carrying this on your own."])
+def test_reflections_need_no_question_mark(reply: str) -> None:
+    found = labels(reply, [Utterance("Sam", "member", "I just feel stuck, nothing changes.")])
+    assert "reflection" in found
+    assert not found & {"open_question", "closed_question"}
+
+
+@pytest.mark.parametrize("reply", ["Have you thought about calling your sponsor?",
+                                   "Why don't you go to a meeting tonight?"])
+def test_advice_dressed_as_a_question_is_advice(reply: str) -> None:
+    found = labels(reply)
+    assert "advice" in found
+    assert not found & {"open_question", "closed_question"}
+
+
+def test_complex_reflection_depth() -> None:
+    detector = get_move_detector()
+    moves = detector.detect("Part of you wants to stop, and part of you is scared of who you'd be without it.",
+                            [Utterance("client", "member", "I want to quit but drinking is all I know.")])
+    refl = next(m for m in moves if m.label == "reflection")
+    assert refl.depth == "complex"
+
+
+def test_evidence_points_at_the_sentence() -> None:
+    moves = get_move_detector().detect("Thanks for sharing that. Did you sleep at all last night?")
+    closed = next(m for m in moves if m.label == "closed_question")
+    assert closed.evidence == "Did you sleep at all last night?"
+    for m in moves:
+        assert m.confidence >= 0.5  # the engine acts on moves at or above 0.5
+
+
+def test_group_moves() -> None:
+    found = labels("Marcus, let me pause you there so others get a turn. Dana, what's been on your mind?",
+                   [Utterance("Marcus", "member", "and another thing about my landlord—")], ("Marcus", "Dana"))
+    assert {"redirect", "invite"} <= found
+
+
+def test_shipped_model_matches_the_label_set() -> None:
+    raw = json.loads(ARTIFACT.read_text(encoding="utf-8"))
+    model = MoveModel.from_json(raw)
+    assert model.labels == LEARNED_LABELS
+    raw["labels"] = list(LEARNED_LABELS[:-1])
+    with pytest.raises(ValueError, match="labels"):
+        MoveModel.from_json(raw)
