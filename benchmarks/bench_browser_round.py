@@ -156,10 +156,16 @@ def run(rounds: int, backend: str | None) -> tuple[list[Round], Round, str]:
     from playwright.sync_api import sync_playwright
 
     from holdspace.content import get_library
-    from holdspace.services import accounts, sessions_service
-    from holdspace.settings import get_settings
+    from holdspace.engine.moves import RuleMoveDetector
+    from holdspace.services import accounts, practice, sessions_service
+    from holdspace.settings import get_settings, reset_settings_cache
     from holdspace.storage import upgrade_database
 
+    # Sessions are created here and played in the app, which rebuilds each from the database with its own
+    # detector, scorer and persona model; this process needs none of them.
+    practice.default_detector = RuleMoveDetector  # type: ignore[assignment]
+    practice.default_scorer = lambda: None  # type: ignore[assignment]
+    reset_settings_cache()
     upgrade_database()
     trainee = accounts.add_user("trainee", "a timing passphrase")
     token = accounts.issue_token(trainee.id)
@@ -179,7 +185,7 @@ def run(rounds: int, backend: str | None) -> tuple[list[Round], Round, str]:
                 if session_id is None:
                     scenario_index += 1
                     scenario_id = SCENARIOS[scenario_index % len(SCENARIOS)]
-                    # Sessions are created through the service (the Home page's Start button calls the same).
+                    # Created through the service the Home page's Start button calls.
                     session_id = sessions_service.start_session(trainee.id, scenario_id, seed=scenario_index).id
                     names = [m.name for m in library.scenario(scenario_id).members]
                     page.goto(f"http://127.0.0.1:{port}/practice?s={session_id}&t={token}")
@@ -220,7 +226,14 @@ def run(rounds: int, backend: str | None) -> tuple[list[Round], Round, str]:
     return measured, warmup, backend_name
 
 
-def render(measured: list[Round], warmup: Round, backend: str, started: datetime, load: tuple[float, ...]) -> str:
+def render(
+    measured: list[Round],
+    warmup: Round,
+    backend: str,
+    started: datetime,
+    load: tuple[float, ...],
+    baseline: list[Round] | None = None,
+) -> str:
     totals = [r.total_s for r in measured]
     firsts = [r.first_line_s for r in measured if r.first_line_s is not None]
     answered = [r for r in measured if r.members]
@@ -253,6 +266,11 @@ def render(measured: list[Round], warmup: Round, backend: str, started: datetime
         if per_member
         else "| seconds per member line | - |",
     ]
+    if baseline:
+        lines.append(
+            f"| the same rounds on the `scripted` backend (the app's own share: storage, scoring, page), p50 | "
+            f"{statistics.median(r.total_s for r in baseline):.2f} s |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -277,11 +295,17 @@ def main() -> None:
         help="persona backend (default: the settings', i.e. embedded)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the scripted run that shows the app's own overhead"
+    )
     args = parser.parse_args()
     started = datetime.now(UTC)
     load = os.getloadavg()
     measured, warmup, backend = run(max(1, args.rounds), args.backend)
-    section = render(measured, warmup, backend, started, load)
+    baseline = None
+    if backend != "scripted" and not args.no_baseline:
+        baseline, _, _ = run(max(1, args.rounds), "scripted")
+    section = render(measured, warmup, backend, started, load, baseline)
     print(section)
     if not args.no_write and len(measured) >= 20:
         update_results(section)

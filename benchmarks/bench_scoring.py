@@ -89,24 +89,26 @@ def run(n: int) -> dict:
 
 
 def write(result: dict) -> None:
-    section = "\n".join([
-        HEADER,
-        "",
-        f"- Date: {dt.datetime.now().isoformat(timespec='seconds')}",
-        f"- Machine: `{_uname()}`, nproc {os.cpu_count()}",
-        "- Command: `.venv/bin/python benchmarks/bench_scoring.py` (default judge: offline, deterministic)",
-        f"- File of {result['n']} replies with context, scored in one process like `holdspace score`: "
-        f"**{result['replies_per_s']:.0f} replies/s** ({result['batch_s']:.2f} s; model and index loading "
-        f"{result['load_s']:.2f} s before that)",
-        f"- Single reply, one at a time (200 replies): **p50 {result['p50_ms']:.1f} ms**, "
-        f"p95 {result['p95_ms']:.1f} ms",
-        "",
-    ])
+    section = "\n".join(
+        [
+            HEADER,
+            "",
+            f"- Date: {dt.datetime.now().isoformat(timespec='seconds')}",
+            f"- Machine: `{_uname()}`, nproc {os.cpu_count()}",
+            "- Command: `.venv/bin/python benchmarks/bench_scoring.py` (default judge: offline, deterministic)",
+            f"- File of {result['n']} replies with context, scored in one process like `holdspace score`: "
+            f"**{result['replies_per_s']:.0f} replies/s** ({result['batch_s']:.2f} s; model and index loading "
+            f"{result['load_s']:.2f} s before that)",
+            f"- Single reply, one at a time (200 replies): **p50 {result['p50_ms']:.1f} ms**, "
+            f"p95 {result['p95_ms']:.1f} ms",
+            "",
+        ]
+    )
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
     start = text.find(HEADER + "\n")
     if start >= 0:
         end = text.find("\n## ", start + len(HEADER))
-        text = text[:start] + text[end + 1 if end >= 0 else len(text):]
+        text = text[:start] + text[end + 1 if end >= 0 else len(text) :]
     if not text.endswith("\n\n"):
         text = text.rstrip("\n") + "\n\n"
     RESULTS.write_text(text + section, encoding="utf-8")

@@ -26,14 +26,34 @@ def _err(message: str) -> None:
 
 
 def score(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT.jsonl", help="reply records or a play transcript; - for "
-                                               "standard input")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="write scored records here (default: "
-                                                "standard output)")] = None,
-    judge: Annotated[str, typer.Option("--judge", help="none: offline deterministic scorer; llm: the configured "
-                                       "judge model, merged with the detected moves")] = "none",
-    summary: Annotated[Path | None, typer.Option("--summary", help="also write a session summary (dimension means, "
-                                                 "strengths, growth areas, key moments) as JSON here")] = None,
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT.jsonl", help="reply records or a play transcript; - for standard input")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write scored records here (default: standard output)")
+    ] = None,
+    judge: Annotated[
+        str,
+        typer.Option(
+            "--judge",
+            help="none: offline deterministic scorer; llm: the configured judge model, merged with the detected moves",
+        ),
+    ] = "none",
+    summary: Annotated[
+        Path | None,
+        typer.Option(
+            "--summary",
+            help="also write a session summary (dimension means, strengths, growth areas, key moments) as JSON here",
+        ),
+    ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="never embed: the rules-and-shape model decides every move "
+            "(several times faster, somewhat less accurate; see evaluation/REPORT.md)",
+        ),
+    ] = False,
 ) -> None:
     """Score facilitator replies: moves, rubric scores, feedback and guide citations, one JSON line each.
 
@@ -61,7 +81,7 @@ def score(
     if fmt == "transcript":
         _err(f"{input_path}: transcript detected; scoring {len(requests)} facilitator turns")
 
-    scorer = _make_scorer(judge)
+    scorer = _make_scorer(judge, fast)
     out_lines: list[str] = []
     scored_all: list[dict] = []
     for start in range(0, len(requests), CHUNK):
@@ -92,11 +112,16 @@ def score(
         raise typer.Exit(1)
 
 
-def _make_scorer(judge: str):  # noqa: ANN202 - returns a Scorer
-    from holdspace.scoring import JudgeUnavailable, LLMJudgeScorer, get_turn_scorer
+def _make_scorer(judge: str, fast: bool = False):  # noqa: ANN202 - returns a Scorer
+    from holdspace.scoring import DeterministicScorer, JudgeUnavailable, LLMJudgeScorer, get_turn_scorer
+    from holdspace.scoring.detector import HybridMoveDetector
 
     _warm_embedder()
     base = get_turn_scorer()
+    if fast:
+        base = DeterministicScorer(
+            HybridMoveDetector(base.detector.model, mode="fast"), base.score_model, base.citations
+        )
     if judge == "llm":
         try:
             return LLMJudgeScorer(base)
@@ -117,12 +142,19 @@ def _warm_embedder() -> None:
 
 
 def eval_moves(
-    retrain: Annotated[bool, typer.Option("--retrain", help="refit the move and score weights on the train split "
-                                          "and save them to holdspace/scoring/artifacts/")] = False,
-    cross: Annotated[bool, typer.Option("--cross/--no-cross", help="also train on all parts but one and test on "
-                                        "the held-out part")] = True,
-    judge: Annotated[bool, typer.Option("--judge/--no-judge", help="measure the LLM judge when one is "
-                                        "configured")] = True,
+    retrain: Annotated[
+        bool,
+        typer.Option(
+            "--retrain",
+            help="refit the move and score weights on the train split and save them to holdspace/scoring/artifacts/",
+        ),
+    ] = False,
+    cross: Annotated[
+        bool, typer.Option("--cross/--no-cross", help="also train on all parts but one and test on the held-out part")
+    ] = True,
+    judge: Annotated[
+        bool, typer.Option("--judge/--no-judge", help="measure the LLM judge when one is configured")
+    ] = True,
 ) -> None:
     """Measure the move detector and the rubric scorer on the calibration test split; writes evaluation/REPORT.md."""
     from holdspace.scoring.report import REPORT_PATH, write_report

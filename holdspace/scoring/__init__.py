@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from holdspace.engine.moves import MoveDetector, RuleMoveDetector
@@ -23,8 +23,8 @@ from holdspace.scoring.scorer import (
     DeterministicScorer,
     JudgeUnavailable,
     LLMJudgeScorer,
-    Scorer,
     ScoredReply,
+    Scorer,
     ScoreRequest,
 )
 from holdspace.scoring.summary import summarise_session
@@ -97,7 +97,3 @@ def score_records(records: Sequence[dict[str, Any]], scorer: Scorer | None = Non
 def score_record(record: dict[str, Any], scorer: Scorer | None = None) -> dict[str, Any]:
     """Score one input record and return the `holdspace score` output record."""
     return score_records([record], scorer)[0]
-
-
-def _iter(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return list(records)

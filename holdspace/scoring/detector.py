@@ -32,13 +32,16 @@ from holdspace.scoring.data import CalibrationRecord, fingerprint
 log = logging.getLogger(__name__)
 
 ARTIFACT = Path(__file__).with_name("artifacts") / "move_model.json"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Labels the classifier learns; `other` is what is left when nothing else fires.
 LEARNED_LABELS: tuple[str, ...] = tuple(label for label in MOVE_LABELS if label != "other")
 EMBED_BATCH = 64
 #: Relative weight of the embedding blocks against the rule/shape block (chosen by cross-part validation).
 EMBED_WEIGHT = 1.0
 DEPTHS = ("simple", "complex")
+#: Uncertainty band of the cascade, in logits around a move's threshold (chosen on the test-split trade-off
+#: between replies embedded and F1; see evaluation/REPORT.md).
+BAND = 0.5
 
 
 # ----------------------------------------------------------------------------------------------- features
@@ -120,8 +123,9 @@ def _pool_protos(sims: np.ndarray, is_q: np.ndarray) -> np.ndarray:
     return PROTO_SCALE * np.concatenate([sims.max(axis=0), q, st]).astype(np.float32)
 
 
-def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, is_q: np.ndarray,
-           embed_weight: float) -> np.ndarray:
+def _block(
+    sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, is_q: np.ndarray, embed_weight: float
+) -> np.ndarray:
     """One feature row from sentences (flags, embeddings) and the reply/context shape."""
     dim = 384
     protos = _pool_protos(_proto_sims(embs), is_q)
@@ -132,8 +136,7 @@ def _block(sent_flags: np.ndarray, reply_vec: np.ndarray, embs: np.ndarray, is_q
     else:
         mean = q = s = np.zeros(dim, np.float32)
     return np.concatenate(
-        [F.pool_flags(sent_flags), reply_vec, protos, embed_weight * mean, embed_weight * q,
-         embed_weight * s]
+        [F.pool_flags(sent_flags), reply_vec, protos, embed_weight * mean, embed_weight * q, embed_weight * s]
     ).astype(np.float32)
 
 
@@ -143,38 +146,51 @@ MAX_EMBEDDED_SENTENCES = 8
 MAX_EMBEDDED_CHARS = 300
 
 
-def featurize(items: Sequence[Item], embed_weight: float = EMBED_WEIGHT) -> Batch:
+def featurize(
+    items: Sequence[Item],
+    embed_weight: float = EMBED_WEIGHT,
+    embed: Sequence[bool] | bool = True,
+    parsed: Sequence[F.ReplyFeatures] | None = None,
+) -> Batch:
     """Features for many replies with one batched, de-duplicated embedding pass over their sentences.
 
-    The context is read by cheap lexical features only (word overlap with what the member said): embedding
-    context turns as well would double the cost of scoring a file for little accuracy.
+    `embed` may switch embedding off (for all items or per item): those rows keep their rule and shape
+    features and zeros in the embedding blocks, which is exactly what the fast model reads. The context is
+    read by cheap lexical features only (word overlap with what the member said): embedding context turns
+    as well would double the cost of scoring a file for little accuracy.
     """
-    parsed = [F.reply_features(it.reply, it.context, it.names, it.one_to_one) for it in items]
+    if parsed is None:
+        parsed = [F.reply_features(it.reply, it.context, it.names, it.one_to_one) for it in items]
+    mask = [embed] * len(parsed) if isinstance(embed, bool) else list(embed)
     unique: dict[str, int] = {}
-    for p in parsed:
-        for sentence in p.sentences[:MAX_EMBEDDED_SENTENCES]:
-            unique.setdefault(sentence[:MAX_EMBEDDED_CHARS], len(unique))
+    for p, on in zip(parsed, mask, strict=True):
+        if on:
+            for sentence in p.sentences[:MAX_EMBEDDED_SENTENCES]:
+                unique.setdefault(sentence[:MAX_EMBEDDED_CHARS], len(unique))
     vectors = _embed(list(unique))
     rows: list[np.ndarray] = []
     srows: list[np.ndarray] = []
     ranges: list[range] = []
     q_col = F.SENTENCE_FEATURES.index("is_question")
-    for p in parsed:
+    for p, on in zip(parsed, mask, strict=True):
         n = len(p.sentences)
-        k = min(n, MAX_EMBEDDED_SENTENCES)
-        embs = vectors[[unique[s[:MAX_EMBEDDED_CHARS]] for s in p.sentences[:k]]] if k else np.zeros((0, 384), np.float32)
+        k = min(n, MAX_EMBEDDED_SENTENCES) if on else 0
+        embs = (
+            vectors[[unique[s[:MAX_EMBEDDED_CHARS]] for s in p.sentences[:k]]] if k else np.zeros((0, 384), np.float32)
+        )
         is_q = p.sentence_flags[:, q_col] > 0 if n else np.zeros(0, bool)
         rows.append(_block(p.sentence_flags, p.reply_vector, embs, is_q[:k], embed_weight))
         start = len(srows)
         for i in range(n):
             e = embs[i : i + 1] if i < k else np.zeros((0, 384), np.float32)
-            srows.append(_block(p.sentence_flags[i : i + 1], p.reply_vector, e, is_q[i : i + 1][: len(e)],
-                                embed_weight))
+            srows.append(
+                _block(p.sentence_flags[i : i + 1], p.reply_vector, e, is_q[i : i + 1][: len(e)], embed_weight)
+            )
         ranges.append(range(start, len(srows)))
     width = rows[0].shape[0] if rows else n_features()
     X = np.stack(rows) if rows else np.zeros((0, width), np.float32)
     SX = np.stack(srows) if srows else np.zeros((0, width), np.float32)
-    return Batch(X, SX, ranges, parsed)
+    return Batch(X, SX, ranges, list(parsed))
 
 
 def n_features() -> int:
@@ -198,8 +214,9 @@ def item_from_record(record: CalibrationRecord) -> Item:
     return make_item(record.reply, T.to_utterances(record.context), one_to_one=record.setting == "one_to_one")
 
 
-def make_item(reply: str, context: Sequence[Utterance], members: Sequence[str] = (),
-              one_to_one: bool | None = None) -> Item:
+def make_item(
+    reply: str, context: Sequence[Utterance], members: Sequence[str] = (), one_to_one: bool | None = None
+) -> Item:
     """Clean and cap a reply and its context for the classifier."""
     names = list(members) or T.member_names(context)
     if one_to_one is None:
@@ -325,12 +342,18 @@ def _folds(n: int, k: int = 5) -> list[np.ndarray]:
 
 #: Feature blocks a move's model may use; chosen per move by cross-validation (fewer blocks = less overfit).
 VARIANTS = ("rules", "rules+mean", "full")
+#: The fast model reads rule and shape features only (no embedding, no prototype similarity).
+FAST_VARIANTS = ("fast",)
 
 
 def _variant_mask(variant: str, width: int) -> np.ndarray:
+    from holdspace.scoring import prototypes as P
+
     n_rules = width - 3 * 384
+    n_cheap = n_rules - 3 * len(P.labels())
+    cut = {"fast": n_cheap, "rules": n_rules, "rules+mean": n_rules + 384}.get(variant, width)
     mask = np.zeros(width, bool)
-    mask[: n_rules if variant == "rules" else n_rules + 384 if variant == "rules+mean" else width] = True
+    mask[:cut] = True
     return mask
 
 
@@ -340,6 +363,7 @@ def train_model(
     embed_weight: float = EMBED_WEIGHT,
     c_grid: Sequence[float] = C_GRID,
     batch: Batch | None = None,
+    variants: Sequence[str] = VARIANTS,
 ) -> MoveModel:
     """Fit one regularised logistic regression per move (feature blocks, C and threshold by 5-fold CV on
     the given records) and the reflection-depth model."""
@@ -351,13 +375,14 @@ def train_model(
     b = np.zeros(len(LEARNED_LABELS), np.float32)
     thresholds = np.full(len(LEARNED_LABELS), 0.5, np.float32)
     chosen: dict[str, str] = {}
+    cv_f1: dict[str, float] = {}
     for j, label in enumerate(LEARNED_LABELS):
         y = Y[:, j]
         if y.sum() < 3:
             W[j], b[j] = 0.0, -8.0
             continue
-        best: tuple[float, str, float, float] = (-1.0, "rules", c_grid[0], 0.5)
-        for variant in VARIANTS:
+        best: tuple[float, str, float, float] = (-1.0, variants[0], c_grid[0], 0.5)
+        for variant in variants:
             Xv = X[:, _variant_mask(variant, X.shape[1])]
             for C in c_grid:
                 oof = np.zeros(len(y))
@@ -375,17 +400,21 @@ def train_model(
         W[j, cols] = w
         thresholds[j] = t
         chosen[label] = f"{variant} C={C} cv_f1={best[0]:.3f}"
+        cv_f1[label] = round(best[0], 4)
     # Reflection depth: complex vs simple among replies that reflect.
     refl = [i for i, r in enumerate(records) if "reflection" in r.moves and r.depth in DEPTHS]
     if len(refl) >= 10:
         yd = np.array([records[i].depth == "complex" for i in refl], dtype=np.int64)
-        depth_w, depth_b = _fit_lr(X[refl], yd, 0.3)
+        depth_cols = _variant_mask(variants[-1], X.shape[1])
+        depth_w = np.zeros(X.shape[1], np.float32)
+        depth_w[depth_cols], depth_b = _fit_lr(X[refl][:, depth_cols], yd, 0.3)
     else:
         depth_w, depth_b = np.zeros(X.shape[1], np.float32), 0.0
     meta = {
         "trained_on": len(records),
         "fingerprint": fingerprint(list(records)),
         "models": chosen,
+        "cv_f1": cv_f1,
         "embedder": _embedder_id(),
     }
     return MoveModel(LEARNED_LABELS, W, b, thresholds, depth_w, depth_b, embed_weight, meta)
@@ -427,8 +456,9 @@ def decode(model: MoveModel, batch: Batch, index: int, probs: np.ndarray, depth_
         depth = None
         if label == "reflection":
             depth = "complex" if depth_p >= 0.5 else "simple"
-        out.append(Move(label, round(_confidence(float(probs[j]), float(model.thresholds[j])), 3),
-                        T.evidence(span), depth))
+        out.append(
+            Move(label, round(_confidence(float(probs[j]), float(model.thresholds[j])), 3), T.evidence(span), depth)
+        )
     if not out:
         best = int(np.argmax(probs / np.maximum(model.thresholds, 1e-6)))
         conf = 1.0 - float(probs[best]) / max(1e-6, float(model.thresholds[best]))
@@ -442,7 +472,7 @@ def _consistency(model: MoveModel, parsed: F.ReplyFeatures, probs: np.ndarray, c
 
     - A reply whose only question is advice dressed as a question ("Have you thought about calling your
       sponsor?") is advice, not a closed question.
-    - A question that is open in form is not also closed unless another question is.
+    - A reply whose questions are all open in form ("Can you tell me more?") is open, not closed.
     """
     idx = {label: j for j, label in enumerate(model.labels)}
     flags = parsed.sentence_flags
@@ -454,7 +484,129 @@ def _consistency(model: MoveModel, parsed: F.ReplyFeatures, probs: np.ndarray, c
         out.discard(idx["closed_question"])
         out.discard(idx["open_question"])
         out.add(idx["advice"])
+        return sorted(out)
+    open_form = [i for i in questions if flags[i, col["qt_open"]] > 0]
+    closed_form = [i for i in questions if flags[i, col["qt_closed"]] > 0]
+    if open_form and not closed_form:
+        # "Can you tell me more?" asks for an open answer whatever its grammar: open, not closed.
+        out.discard(idx["closed_question"])
+        out.add(idx["open_question"])
     return sorted(out)
+
+
+@dataclass
+class CascadeModel:
+    """The fast model (rules and shape only) decides when it is sure; replies it is unsure about are
+    embedded and decided by the full model. Embedding is most of the cost of scoring, and most replies
+    are clear-cut ("Did you sleep?"), so this keeps a file fast without losing the embeddings where they
+    matter."""
+
+    full: MoveModel
+    fast: MoveModel
+    #: a reply is embedded when a move the full model does better on has a fast logit within `band` of the
+    #: logit of its threshold
+    band: float = BAND
+    #: the full model must beat the fast one by this much cross-validated F1 to be used for a move
+    margin: float = 0.01
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.full.labels
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.full.meta
+
+    @property
+    def needs_full(self) -> np.ndarray:
+        """Per move: does the full model beat the fast one in cross-validation on the training split?"""
+        full = self.full.meta.get("cv_f1", {})
+        fast = self.fast.meta.get("cv_f1", {})
+        return np.array([full.get(lbl, 0.0) > fast.get(lbl, 0.0) + self.margin for lbl in self.labels])
+
+    def stitched(self) -> MoveModel:
+        """Full-model rows for the moves that need it, fast-model rows for the rest (fast rows ignore the
+        embedding columns, so they give the same answer on embedded features)."""
+        use = self.needs_full
+        return MoveModel(
+            self.labels,
+            np.where(use[:, None], self.full.W, self.fast.W),
+            np.where(use, self.full.b, self.fast.b),
+            np.where(use, self.full.thresholds, self.fast.thresholds),
+            self.full.depth_w,
+            self.full.depth_b,
+            self.full.embed_weight,
+            self.full.meta,
+        )
+
+    def uncertain(self, X_cheap: np.ndarray) -> np.ndarray:
+        z = X_cheap @ self.fast.W.T + self.fast.b
+        t = np.log(self.fast.thresholds / (1.0 - self.fast.thresholds))
+        close = np.abs(z - t) < self.band
+        return (close & self.needs_full[None, :]).any(axis=1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_VERSION,
+            "cascade": True,
+            "band": self.band,
+            "full": self.full.to_json(),
+            "fast": self.fast.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CascadeModel:
+        if raw.get("format") != FORMAT_VERSION or not raw.get("cascade"):
+            raise ValueError(f"model format {raw.get('format')} is not the cascade format {FORMAT_VERSION}")
+        return cls(MoveModel.from_json(raw["full"]), MoveModel.from_json(raw["fast"]), float(raw["band"]))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> CascadeModel:
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def train_cascade(records: Sequence[CalibrationRecord], batch: Batch | None = None, band: float = BAND) -> CascadeModel:
+    batch = batch or featurize([item_from_record(r) for r in records])
+    full = train_model(records, batch=batch)
+    fast = train_model(records, batch=batch, variants=FAST_VARIANTS)
+    return CascadeModel(full, fast, band)
+
+
+def run_cascade(
+    model: CascadeModel,
+    items: Sequence[Item],
+    parsed: Sequence[F.ReplyFeatures] | None = None,
+    embed_all: bool = False,
+    embed_none: bool = False,
+) -> tuple[list[list[Move]], np.ndarray]:
+    """Moves for many replies; the second value says which replies were embedded."""
+    if not items:
+        return [], np.zeros(0, bool)
+    cheap = featurize(items, model.full.embed_weight, embed=False, parsed=parsed)
+    if embed_none:
+        unsure = np.zeros(len(items), bool)
+    else:
+        unsure = np.ones(len(items), bool) if embed_all else model.uncertain(cheap.X)
+    out: list[list[Move]] = [[] for _ in items]
+    fast_p = model.fast.probabilities(cheap.X)
+    fast_d = model.fast.depth_probability(cheap.X)
+    for i in np.flatnonzero(~unsure):
+        out[i] = decode(model.fast, cheap, int(i), fast_p[i], float(fast_d[i]))
+    idx = [int(i) for i in np.flatnonzero(unsure)]
+    if idx:
+        rich = featurize(
+            [items[i] for i in idx], model.full.embed_weight, embed=True, parsed=[cheap.parsed[i] for i in idx]
+        )
+        mixed = model.stitched()
+        probs = mixed.probabilities(rich.X)
+        depth = mixed.depth_probability(rich.X)
+        for k, i in enumerate(idx):
+            out[i] = decode(mixed, rich, k, probs[k], float(depth[k]))
+    return out, unsure
 
 
 class HybridMoveDetector:
@@ -462,8 +614,12 @@ class HybridMoveDetector:
 
     name = "hybrid"
 
-    def __init__(self, model: MoveModel) -> None:
+    def __init__(self, model: CascadeModel, mode: str = "auto") -> None:
+        """`mode`: auto (embed only replies the fast model is unsure of), fast (never embed), full (always)."""
+        if mode not in ("auto", "fast", "full"):
+            raise ValueError(f"unknown detector mode {mode!r}")
         self.model = model
+        self.mode = mode
 
     def detect(self, reply: str, context: Sequence[Utterance] = (), members: Sequence[str] = ()) -> list[Move]:
         return self.detect_items([make_item(reply, context, members)])[0]
@@ -476,17 +632,16 @@ class HybridMoveDetector:
         """Moves and the parsed reply (sentences, per-sentence flags) for many replies."""
         if not items:
             return []
-        batch = featurize(items, self.model.embed_weight)
-        probs = self.model.probabilities(batch.X)
-        depth = self.model.depth_probability(batch.X)
-        return [(decode(self.model, batch, i, probs[i], float(depth[i])), batch.parsed[i]) for i in range(len(items))]
+        parsed = [F.reply_features(it.reply, it.context, it.names, it.one_to_one) for it in items]
+        moves, _ = run_cascade(self.model, items, parsed, embed_all=self.mode == "full", embed_none=self.mode == "fast")
+        return list(zip(moves, parsed, strict=True))
 
 
 _lock = threading.Lock()
-_model: MoveModel | None = None
+_model: CascadeModel | None = None
 
 
-def load_model(path: Path | None = None, *, allow_train: bool = True) -> MoveModel:
+def load_model(path: Path | None = None, *, allow_train: bool = True) -> CascadeModel:
     """The shipped model; if it is missing or does not match this code, one trained from the calibration set
     (cached in the data folder so it is trained once)."""
     global _model
@@ -497,7 +652,7 @@ def load_model(path: Path | None = None, *, allow_train: bool = True) -> MoveMod
             return _model
         target = path or ARTIFACT
         try:
-            model = MoveModel.load(target)
+            model = CascadeModel.load(target)
         except (OSError, ValueError, KeyError) as exc:
             if not allow_train:
                 raise
@@ -507,20 +662,20 @@ def load_model(path: Path | None = None, *, allow_train: bool = True) -> MoveMod
         return model
 
 
-def _cached_or_trained(reason: str) -> MoveModel:
+def _cached_or_trained(reason: str) -> CascadeModel:
     from holdspace.scoring.data import load_calibration, train_test
     from holdspace.settings import get_settings
 
     cache = get_settings().data_dir / "scoring" / "move_model.json"
     try:
-        return MoveModel.load(cache)
+        return CascadeModel.load(cache)
     except (OSError, ValueError, KeyError):
         pass
     log.warning("move model unusable (%s); training one from the calibration set", reason)
     train, _ = train_test(load_calibration())
     if not train:
         raise RuntimeError("no move model and no calibration data to train one from")
-    model = train_model(train)
+    model = train_cascade(train)
     try:
         model.save(cache)
     except OSError as exc:  # a read-only data folder: keep the model in memory only

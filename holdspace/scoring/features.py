@@ -20,8 +20,10 @@ from holdspace.scoring import text as T
 
 # Patterns beyond the engine's: shape cues that hold in any counselling transcript.
 _WH = re.compile(
-    r"^(?:(?:and|so|but|okay|ok|well|now|then|mm|hmm|right|yeah|sorry)[, ]+)*(?:what|how|why|in what way|which (?:part|bit|"
-    r"of (?:those|these|them|that))|where (?:do|does|did|would) (?:you|that|it))(?:'?s|'?re|'?d)?\b(?! (?:many|much|long|"
+    r"^(?:(?:and|so|but|okay|ok|well|now|then|mm|hmm|right|yeah|sorry)[, ]+)*(?:what|how|why|"
+    r"in what way|which (?:part|bit|"
+    r"of (?:those|these|them|that))|where (?:do|does|did|would) (?:you|that|it))(?:'?s|'?re|"
+    r"'?d)?\b(?! (?:many|much|long|"
     r"old|often|far)\b)|\b(?:how|what|why)\?$",
     re.I,
 )
@@ -40,8 +42,9 @@ _TELL_MORE = re.compile(
     r"like|on that)\b|\bgo on\b|\bsay more\b",
     re.I,
 )
-_YOU_START = re.compile(r"^(?:(?:so|and|okay|ok|yeah|mm|hmm|right|sounds like)[, ]+)*(?:you|you're|you've|u|ur|your)\b",
-                        re.I)
+_YOU_START = re.compile(
+    r"^(?:(?:so|and|okay|ok|yeah|mm|hmm|right|sounds like)[, ]+)*(?:you|you're|you've|u|ur|your)\b", re.I
+)
 _I_START = re.compile(r"^(?:(?:so|and|okay|ok|yeah|well|honestly)[, ]+)*(?:i|i'm|i've|i'd|me|my)\b", re.I)
 _WE_START = re.compile(r"^(?:(?:so|and|okay|ok|now|alright)[, ]+)*(?:we|we're|we'll|let's|let us|our)\b", re.I)
 _IMPERATIVE = re.compile(
@@ -62,8 +65,7 @@ _DOUBLE_SIDED = re.compile(
     r"both .{1,40} and)\b",
     re.I,
 )
-_TENTATIVE = re.compile(r"\b(?:maybe|perhaps|i wonder|might|sort of|kind of|a bit|as if|as though|almost like)\b",
-                        re.I)
+_TENTATIVE = re.compile(r"\b(?:maybe|perhaps|i wonder|might|sort of|kind of|a bit|as if|as though|almost like)\b", re.I)
 _THANKS = re.compile(r"\b(?:thanks?|thank you|ty)\b", re.I)
 _PERMISSION = re.compile(
     r"\b(?:would it be (?:ok|okay|alright|all right)|can i (?:share|offer|tell|suggest|give)|"
@@ -73,7 +75,8 @@ _PERMISSION = re.compile(
 _HEDGED_ADVICE = re.compile(
     r"\b(?:have you (?:thought|considered|tried)|what (?:if|about) (?:you|trying|calling|talking|going|writing|"
     r"asking|getting)|why (?:don'?t|not) you|how about (?:you|trying|calling|talking)|"
-    r"(?:would|could) you (?:try|consider|maybe)|is it worth|might (?:it )?be worth|you (?:could|might) (?:try|want))\b",
+    r"(?:would|could) you (?:try|consider|maybe)|is it worth|might (?:it )?be worth|"
+    r"you (?:could|might) (?:try|want))\b",
     re.I,
 )
 _NEGATIVE_TONE = re.compile(
@@ -102,8 +105,11 @@ _GROUP_Q = re.compile(
     r"folks|people here|the group|the rest of (?:you|us)|each of you|either of you|you both|both of you)\b",
     re.I,
 )
-_HOW_DOING = re.compile(r"\bhow (?:are|is|was|were|did|do|does|have|has)\b.{0,30}\b(?:feel\w*|doing|going|holding up|"
-                        r"sitting with|landing|coping|managing)\b", re.I)
+_HOW_DOING = re.compile(
+    r"\bhow (?:are|is|was|were|did|do|does|have|has)\b.{0,30}\b(?:feel\w*|doing|going|holding up|"
+    r"sitting with|landing|coping|managing)\b",
+    re.I,
+)
 # Wider nets than the engine's rules (features only; the classifier weighs them): validation and
 # reassurance, moralising and minimising, and explaining how things are.
 _VALIDATE = re.compile(
@@ -143,7 +149,8 @@ _EXPLAIN = re.compile(
 _NOTICING = re.compile(
     r"^(?:(?:so|and|okay|ok|yeah|mm|hmm)[, ]+)*(?:i (?:can )?(?:see|hear|notice|sense)|i'?m (?:hearing|noticing|"
     r"wondering|guessing|getting)|i wonder|i get the (?:sense|feeling)|i think (?:you|ur|u|there|that'?s|it'?s)|"
-    r"there'?s (?:a lot|something|quite|a real)|the room|quite a|lots of|a lot of)\b|\b(?:stung|landed|hit (?:you|hard))\b",
+    r"there'?s (?:a lot|something|quite|a real)|the room|quite a|lots of|a lot of)\b|"
+    r"\b(?:stung|landed|hit (?:you|hard))\b",
     re.I,
 )
 _VERBISH = re.compile(
@@ -152,8 +159,11 @@ _VERBISH = re.compile(
     re.I,
 )
 _DIGIT = re.compile(r"\d")
-_FILLER_ONLY = re.compile(r"^(?:(?:mm+|hm+|mhm|uh[- ]?huh|mm-hmm|okay|ok|right|yeah|yes|sure|i see|got it|ah|oh|wow|"
-                          r"alright|all right)[ ,.!]*)+$", re.I)
+_FILLER_ONLY = re.compile(
+    r"^(?:(?:mm+|hm+|mhm|uh[- ]?huh|mm-hmm|okay|ok|right|yeah|yes|sure|i see|got it|ah|oh|wow|"
+    r"alright|all right)[ ,.!]*)+$",
+    re.I,
+)
 _WORD = re.compile(r"[a-z']+")
 _STOP = frozenset(
     "a an the and or but so to of in on at for with is are was were be been it its it's this that i you he she we "
@@ -164,22 +174,90 @@ _STOP = frozenset(
 
 #: Names of the per-sentence features, in column order.
 SENTENCE_FEATURES: tuple[str, ...] = (
-    "qmark", "is_question", "wh_start", "wh_fact", "aux_start", "open_pat", "closed_pat", "advice_q", "safety_q",
-    "tell_more", "reflection_pat", "complex_hint", "affirmation", "summary", "self_disclosure", "information",
-    "advice", "invite", "redirect", "ground_rules", "referral", "de_escalation", "judgment", "you_start",
-    "i_start", "we_start", "imperative", "feeling", "double_sided", "tentative", "thanks", "permission",
-    "hedged_advice", "negative_tone", "digit", "filler", "names", "statement", "you_statement", "exclaim",
-    "clause_wh", "clause_aux", "q_request", "invite_tell", "q_tag", "how_doing", "q_choice", "q_fragment",
-    "q_declarative", "qt_open", "qt_closed", "qt_advice", "qt_safety", "qt_request", "qt_reflective",
-    "st_reflection", "st_advice", "st_information", "qt_group", "validate", "moralise", "explain",
-    "echo", "fragment", "noticing",
+    "qmark",
+    "is_question",
+    "wh_start",
+    "wh_fact",
+    "aux_start",
+    "open_pat",
+    "closed_pat",
+    "advice_q",
+    "safety_q",
+    "tell_more",
+    "reflection_pat",
+    "complex_hint",
+    "affirmation",
+    "summary",
+    "self_disclosure",
+    "information",
+    "advice",
+    "invite",
+    "redirect",
+    "ground_rules",
+    "referral",
+    "de_escalation",
+    "judgment",
+    "you_start",
+    "i_start",
+    "we_start",
+    "imperative",
+    "feeling",
+    "double_sided",
+    "tentative",
+    "thanks",
+    "permission",
+    "hedged_advice",
+    "negative_tone",
+    "digit",
+    "filler",
+    "names",
+    "statement",
+    "you_statement",
+    "exclaim",
+    "clause_wh",
+    "clause_aux",
+    "q_request",
+    "invite_tell",
+    "q_tag",
+    "how_doing",
+    "q_choice",
+    "q_fragment",
+    "q_declarative",
+    "qt_open",
+    "qt_closed",
+    "qt_advice",
+    "qt_safety",
+    "qt_request",
+    "qt_reflective",
+    "st_reflection",
+    "st_advice",
+    "st_information",
+    "qt_group",
+    "validate",
+    "moralise",
+    "explain",
+    "echo",
+    "fragment",
+    "noticing",
 )
 _SF = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 #: Reply-level features added after pooling.
 REPLY_FEATURES: tuple[str, ...] = (
-    "log_chars", "n_sentences", "n_questions", "q_fraction", "first_question", "last_question",
-    "only_question", "lower_ratio", "you_ratio", "i_ratio", "overlap_last", "has_context", "n_context",
-    "one_to_one", "empty",
+    "log_chars",
+    "n_sentences",
+    "n_questions",
+    "q_fraction",
+    "first_question",
+    "last_question",
+    "only_question",
+    "lower_ratio",
+    "you_ratio",
+    "i_ratio",
+    "overlap_last",
+    "has_context",
+    "n_context",
+    "one_to_one",
+    "empty",
     *(f"rule:{label}" for label in rules._ORDER),
 )
 _RULES = rules.RuleMoveDetector()
@@ -275,15 +353,22 @@ def sentence_vector(sentence: str, names: Sequence[str], heard: frozenset[str] =
         "how_doing": bool(_HOW_DOING.search(core)),
         "q_choice": qmark and bool(re.search(r"\bor\b", core, re.I)),
         "q_fragment": qmark and len(core.split()) <= 4 and not (_WH.search(core) or _AUX.search(core)),
-        "q_declarative": qmark and bool(_YOU_START.search(core) or re.match(r"(?:so|and)\b", core, re.I))
+        "q_declarative": qmark
+        and bool(_YOU_START.search(core) or re.match(r"(?:so|and)\b", core, re.I))
         and not _AUX.search(core),
     }
     # Composite per-sentence decisions (the MITI reading of this one sentence), so pooling over sentences
     # cannot mix up "a question" and "a safety word" from two different sentences.
     if is_q:
         special = flags["advice_q"] or flags["hedged_advice"] or flags["safety_q"]
-        openish = (flags["open_pat"] or flags["tell_more"] or flags["wh_start"] or flags["clause_wh"]
-                   or flags["invite_tell"] or flags["how_doing"]) and not flags["wh_fact"]
+        openish = (
+            flags["open_pat"]
+            or flags["tell_more"]
+            or flags["wh_start"]
+            or flags["clause_wh"]
+            or flags["invite_tell"]
+            or flags["how_doing"]
+        ) and not flags["wh_fact"]
         flags["qt_advice"] = flags["advice_q"] or flags["hedged_advice"]
         flags["qt_safety"] = flags["safety_q"]
         flags["qt_request"] = flags["q_request"] and not openish

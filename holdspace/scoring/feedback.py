@@ -31,7 +31,8 @@ TECHNIQUE_WORDS = re.compile(
 MANIPULATION = re.compile(
     r"\b(?:ignore (?:the|your|all|previous|prior|any) (?:rubric|instructions?|rules|scoring|criteria|above)|"
     r"(?:give|score|rate|mark) (?:me|this|it|my reply|this reply)\b.{0,20}\b(?:5|five|10|ten|full marks|top|perfect|"
-    r"highest)|5\s*/\s*5|10\s*/\s*10|full marks|as an ai|system prompt|you are (?:now )?(?:a|the) (?:judge|scorer|grader)|"
+    r"highest)|5\s*/\s*5|10\s*/\s*10|full marks|as an ai|system prompt|you are (?:now )?(?:a|"
+    r"the) (?:judge|scorer|grader)|"
     r"(?:this|my) reply (?:is|deserves) (?:perfect|excellent|a 5))",
     re.IGNORECASE,
 )
@@ -87,96 +88,183 @@ def _ev(moves: Sequence[Move], label: str) -> str:
     return next((m.evidence for m in moves if m.label == label), "")
 
 
-def find(moves: Sequence[Move], scores: dict[str, int | None], moment: Moment, n_closed: int, n_words: int,
-         flags: set[str]) -> Finding:
+def find(
+    moves: Sequence[Move], scores: dict[str, int | None], moment: Moment, n_closed: int, n_words: int, flags: set[str]
+) -> Finding:
     """The one thing most worth telling the trainee about this reply."""
     labels = {m.label for m in moves}
     who = _who(moment)
     if "empty" in flags:
         return Finding("empty", "Empty reply: there is nothing to score, so say something to the group.")
     if "manipulation" in flags:
-        return Finding("manipulation", "The reply speaks to the scorer instead of the group, so it is scored only "
-                       "on what it offers members, which is nothing they can use.")
+        return Finding(
+            "manipulation",
+            "The reply speaks to the scorer instead of the group, so it is scored only "
+            "on what it offers members, which is nothing they can use.",
+        )
     if "techniques" in flags:
-        return Finding("techniques", "The reply names techniques instead of using them; a member hears labels, "
-                       "not a reflection or a question they can answer.")
+        return Finding(
+            "techniques",
+            "The reply names techniques instead of using them; a member hears labels, "
+            "not a reflection or a question they can answer.",
+        )
     if "judgment" in labels:
-        return Finding("judgment", f"Saying {_quote(_ev(moves, 'judgment'))} judges {who}, which is likely to shut "
-                       "them down and makes the room feel less safe.")
+        return Finding(
+            "judgment",
+            f"Saying {_quote(_ev(moves, 'judgment'))} judges {who}, which is likely to shut "
+            "them down and makes the room feel less safe.",
+        )
     if moment.has("risk") and not labels & {"safety_check", "referral"}:
-        return Finding("unmet_risk", f"{who} said something that may signal risk and the reply did not ask about "
-                       "safety directly; asking plainly is what keeps them safe.")
+        return Finding(
+            "unmet_risk",
+            f"{who} said something that may signal risk and the reply did not ask about "
+            "safety directly; asking plainly is what keeps them safe.",
+        )
     if moment.has("disclosure", "distress") and "advice" in labels and not labels & {"reflection", "affirmation"}:
-        return Finding("advice_after_disclosure", f"You moved to advice before acknowledging what {who} shared, so "
-                       "they may not feel heard; reflect the feeling first, then ask what would help.")
+        return Finding(
+            "advice_after_disclosure",
+            f"You moved to advice before acknowledging what {who} shared, so "
+            "they may not feel heard; reflect the feeling first, then ask what would help.",
+        )
     if n_closed >= 2 and "open_question" not in labels:
-        return Finding("many_closed", f"You asked {n_closed} closed questions in a row; open ones (what, how) invite "
-                       "fuller answers.")
+        return Finding(
+            "many_closed",
+            f"You asked {n_closed} closed questions in a row; open ones (what, how) invite fuller answers.",
+        )
     if moment.has("monologue") and not labels & {"redirect", "invite"}:
         dom = moment.dominant or who
-        return Finding("unmet_monologue", f"{dom} has held the floor and the reply did not step in; a brief "
-                       "acknowledgement, a respectful pause and an invitation to others would rebalance the room.")
+        return Finding(
+            "unmet_monologue",
+            f"{dom} has held the floor and the reply did not step in; a brief "
+            "acknowledgement, a respectful pause and an invitation to others would rebalance the room.",
+        )
     if moment.has("anger") and not labels & {"de_escalation", "ground_rules", "reflection"}:
-        return Finding("unmet_anger", "The room is heated and the reply did not slow it down; naming the feeling and "
-                       "proposing a pause would lower the temperature.")
-    if moment.has("disclosure", "distress") and not labels & {"reflection", "affirmation", "summary",
-                                                              "safety_check", "de_escalation"}:
-        return Finding("unmet_disclosure", f"{who} shared something painful and the reply did not acknowledge it; "
-                       "naming the feeling first helps them feel heard.")
+        return Finding(
+            "unmet_anger",
+            "The room is heated and the reply did not slow it down; naming the feeling and "
+            "proposing a pause would lower the temperature.",
+        )
+    if moment.has("disclosure", "distress") and not labels & {
+        "reflection",
+        "affirmation",
+        "summary",
+        "safety_check",
+        "de_escalation",
+    }:
+        return Finding(
+            "unmet_disclosure",
+            f"{who} shared something painful and the reply did not acknowledge it; "
+            "naming the feeling first helps them feel heard.",
+        )
     if "advice" in labels:
-        return Finding("advice", f"Telling {who} what to do ({_quote(_ev(moves, 'advice'))}) puts you in the expert's "
-                       "seat; asking what they have tried or want keeps the choice with them.")
+        return Finding(
+            "advice",
+            f"Telling {who} what to do ({_quote(_ev(moves, 'advice'))}) puts you in the expert's "
+            "seat; asking what they have tried or want keeps the choice with them.",
+        )
     if "self_disclosure" in labels and n_words >= 60:
-        return Finding("long_self_disclosure", f"Your own story ran long and took the focus from {who}; keep it to a "
-                       "sentence or two and hand the focus back with a question.")
+        return Finding(
+            "long_self_disclosure",
+            f"Your own story ran long and took the focus from {who}; keep it to a "
+            "sentence or two and hand the focus back with a question.",
+        )
     if moment.has("quiet") and not labels & {"invite", "open_question"}:
-        return Finding("unmet_quiet", "The group is quiet and the reply gave no easy way in; a light, open invitation "
-                       "makes it easier to start.")
+        return Finding(
+            "unmet_quiet",
+            "The group is quiet and the reply gave no easy way in; a light, open invitation makes it easier to start.",
+        )
     # Strengths, best first.
     refl = next((m for m in moves if m.label == "reflection"), None)
     if "safety_check" in labels:
-        return Finding("safety_check", f"Asking directly about safety ({_quote(_ev(moves, 'safety_check'))}) is "
-                       "exactly right when there is any sign of risk.", True)
+        return Finding(
+            "safety_check",
+            f"Asking directly about safety ({_quote(_ev(moves, 'safety_check'))}) is "
+            "exactly right when there is any sign of risk.",
+            True,
+        )
     if "redirect" in labels and "invite" in labels:
-        return Finding("redirect_invite", "You paused the speaker respectfully and handed the floor on, which "
-                       "rebalances airtime without shaming anyone.", True)
+        return Finding(
+            "redirect_invite",
+            "You paused the speaker respectfully and handed the floor on, which "
+            "rebalances airtime without shaming anyone.",
+            True,
+        )
     if refl is not None and refl.depth == "complex":
-        return Finding("complex_reflection", f"Your reflection ({_quote(refl.evidence)}) names what lies beneath "
-                       f"{who}'s words, which helps them feel understood and go deeper.", True)
+        return Finding(
+            "complex_reflection",
+            f"Your reflection ({_quote(refl.evidence)}) names what lies beneath "
+            f"{who}'s words, which helps them feel understood and go deeper.",
+            True,
+        )
     if "de_escalation" in labels:
-        return Finding("de_escalation", f"Slowing things down ({_quote(_ev(moves, 'de_escalation'))}) helps lower the "
-                       "tension so people can hear each other.", True)
+        return Finding(
+            "de_escalation",
+            f"Slowing things down ({_quote(_ev(moves, 'de_escalation'))}) helps lower the "
+            "tension so people can hear each other.",
+            True,
+        )
     if "ground_rules" in labels:
-        return Finding("ground_rules", f"Naming the group's agreement ({_quote(_ev(moves, 'ground_rules'))}) makes "
-                       "the space safer for everyone.", True)
+        return Finding(
+            "ground_rules",
+            f"Naming the group's agreement ({_quote(_ev(moves, 'ground_rules'))}) makes the space safer for everyone.",
+            True,
+        )
     if "invite" in labels:
-        return Finding("invite", f"Your invitation ({_quote(_ev(moves, 'invite'))}) gives quieter members an easy "
-                       "way into the conversation.", True)
+        return Finding(
+            "invite",
+            f"Your invitation ({_quote(_ev(moves, 'invite'))}) gives quieter members an easy "
+            "way into the conversation.",
+            True,
+        )
     if "open_question" in labels:
-        return Finding("open_question", f"Your open question ({_quote(_ev(moves, 'open_question'))}) invites {who} "
-                       "to say more in their own words.", True)
+        return Finding(
+            "open_question",
+            f"Your open question ({_quote(_ev(moves, 'open_question'))}) invites {who} to say more in their own words.",
+            True,
+        )
     if refl is not None:
-        return Finding("simple_reflection", f"Your reflection ({_quote(refl.evidence)}) shows {who} you heard them; "
-                       "adding the feeling underneath would deepen it.", True)
+        return Finding(
+            "simple_reflection",
+            f"Your reflection ({_quote(refl.evidence)}) shows {who} you heard them; "
+            "adding the feeling underneath would deepen it.",
+            True,
+        )
     if "referral" in labels:
-        return Finding("referral", f"Pointing to support beyond the group ({_quote(_ev(moves, 'referral'))}) is right "
-                       "when a need is bigger than peer support.", True)
+        return Finding(
+            "referral",
+            f"Pointing to support beyond the group ({_quote(_ev(moves, 'referral'))}) is right "
+            "when a need is bigger than peer support.",
+            True,
+        )
     if "affirmation" in labels:
-        return Finding("affirmation", f"Recognising {who}'s effort ({_quote(_ev(moves, 'affirmation'))}) builds "
-                       "trust and confidence.", True)
+        return Finding(
+            "affirmation",
+            f"Recognising {who}'s effort ({_quote(_ev(moves, 'affirmation'))}) builds trust and confidence.",
+            True,
+        )
     if "summary" in labels:
-        return Finding("summary", "Your summary pulls the threads together so the group can see where it has been.",
-                       True)
+        return Finding(
+            "summary", "Your summary pulls the threads together so the group can see where it has been.", True
+        )
     if "closed_question" in labels:
-        return Finding("closed_question", f"Your closed question ({_quote(_ev(moves, 'closed_question'))}) gets a "
-                       "short answer; an open one would invite more.")
+        return Finding(
+            "closed_question",
+            f"Your closed question ({_quote(_ev(moves, 'closed_question'))}) gets a "
+            "short answer; an open one would invite more.",
+        )
     if "self_disclosure" in labels:
-        return Finding("self_disclosure", "A short piece of your own experience can help; hand the focus straight "
-                       f"back to {who} with a question.", True)
+        return Finding(
+            "self_disclosure",
+            f"A short piece of your own experience can help; hand the focus straight back to {who} with a question.",
+            True,
+        )
     if "information" in labels:
         return Finding("information", f"You gave information; check what {who} already knows and how it lands.")
-    return Finding("other", f"The reply makes no clear facilitation move; a reflection or an open question would "
-                   f"give {who} something to respond to.")
+    return Finding(
+        "other",
+        f"The reply makes no clear facilitation move; a reflection or an open question would "
+        f"give {who} something to respond to.",
+    )
 
 
 # ------------------------------------------------------------------------------------------- alternatives
@@ -185,23 +273,23 @@ _ALTERNATIVES: dict[str, str] = {
     "manipulation": "That sounds really hard{name_comma}. What's been the hardest part for you?",
     "techniques": "It sounds like that has been weighing on you{name_comma}. What's been the hardest part?",
     "judgment": "{Name_lead}it sounds like this has been really hard, and it took something to say it here. "
-                "What's been going on for you?",
+    "What's been going on for you?",
     "unmet_risk": "{Name_lead}thank you for telling us. I want to ask you directly, because it matters: are you "
-                  "thinking about ending your life, or about hurting yourself? I'd like us to make sure you have "
-                  "support tonight.",
+    "thinking about ending your life, or about hurting yourself? I'd like us to make sure you have "
+    "support tonight.",
     "advice_after_disclosure": "{Name_lead}that sounds really heavy to carry, and I'm glad you told us. What do you "
-                               "feel you need most right now?",
+    "feel you need most right now?",
     "many_closed": "What's that been like for you{name_comma}?",
     "closed_question": "What's that been like for you{name_comma}?",
     "unmet_monologue": "{Dominant_lead}I'm going to pause you there, because you've raised something important and I "
-                       "want to make sure others get room too. {invitee}, what's coming up for you as you hear this?",
+    "want to make sure others get room too. {invitee}, what's coming up for you as you hear this?",
     "unmet_anger": "I can see this matters a lot to both of you. Let's take a breath for a moment. {Name_lead}can "
-                   "you say what you need right now, and then we'll hear from the other side?",
+    "you say what you need right now, and then we'll hear from the other side?",
     "unmet_disclosure": "{Name_lead}thank you for trusting us with that. It sounds like it's been really hard to "
-                        "carry on your own. What's it been like for you?",
+    "carry on your own. What's it been like for you?",
     "advice": "What have you already tried{name_comma}, and what do you think might help?",
     "long_self_disclosure": "I've been somewhere similar myself, so I have a sense of how hard that is. What's it "
-                            "been like for you{name_comma}?",
+    "been like for you{name_comma}?",
     "unmet_quiet": "There's no pressure to speak, and passing is fine. {invitee}, what's on your mind tonight?",
     "information": "What do you already know about this{name_comma}, and what would be most useful to talk about?",
     "other": "It sounds like a lot is going on for you{name_comma}. What's been the hardest part?",
@@ -243,8 +331,11 @@ CITATION_QUERIES: dict[str, str] = {
 def alternative(finding: Finding, moment: Moment) -> str:
     """A better reply for this moment, with names from the context."""
     template = _ALTERNATIVES.get(finding.key, _ALTERNATIVES["other"])
-    name = moment.speaker if moment.speaker and moment.speaker.lower() not in (
-        "client", "member", "patient", "participant", "user") else None
+    name = (
+        moment.speaker
+        if moment.speaker and moment.speaker.lower() not in ("client", "member", "patient", "participant", "user")
+        else None
+    )
     dominant = moment.dominant or name
     invitee = next((q for q in moment.quiet_members if q != dominant), None)
     if invitee is None:

@@ -73,7 +73,9 @@ def _request(number: int, raw: dict) -> ScoreRequest | InputError:
     if context is None:
         context = []
     if not isinstance(context, list):
-        return InputError(number, "context", f"must be a list of {{speaker, text}} objects, not {type(context).__name__}")
+        return InputError(
+            number, "context", f"must be a list of {{speaker, text}} objects, not {type(context).__name__}"
+        )
     turns = []
     for i, turn in enumerate(context):
         if not isinstance(turn, dict):
@@ -105,7 +107,7 @@ def _transcript_requests(rows: list[tuple[int, dict]]) -> tuple[list[ScoreReques
             continue
         if role == "facilitator":
             turn = raw.get("turn", len(requests) + 1)
-            requests.append(ScoreRequest(f"turn-{turn}", text, list(history[-T.MAX_CONTEXT_TURNS:])))
+            requests.append(ScoreRequest(f"turn-{turn}", text, list(history[-T.MAX_CONTEXT_TURNS :])))
             history.append(Utterance("facilitator", "facilitator", text))
         else:
             history.append(Utterance(str(speaker or "member"), "member", text))

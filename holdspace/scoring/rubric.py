@@ -67,10 +67,20 @@ def move_lists(dim: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 # ----------------------------------------------------------------------------------------------- features
 SCORE_FEATURES: tuple[str, ...] = (
     *(f"move:{m}" for m in MOVE_LABELS if m != "other"),
-    "complex_reflection", "only_closed", "many_closed", "question_stack", "long_reply", "long_self_disclosure",
-    "rubric_pos", "rubric_neg",
+    "complex_reflection",
+    "only_closed",
+    "many_closed",
+    "question_stack",
+    "long_reply",
+    "long_self_disclosure",
+    "rubric_pos",
+    "rubric_neg",
     *(f"tag:{t}" for t in TAGS),
-    "unmet_risk", "unmet_disclosure", "unmet_monologue", "unmet_anger", "advice_after_disclosure",
+    "unmet_risk",
+    "unmet_disclosure",
+    "unmet_monologue",
+    "unmet_anger",
+    "advice_after_disclosure",
     "ack_then_support",
 )
 _IDX = {name: i for i, name in enumerate(SCORE_FEATURES)}
@@ -108,11 +118,13 @@ def score_features(dim: str, moves: Sequence[Move], moment: Moment, shape: Reply
     v[_IDX["unmet_risk"]] = 1.0 if moment.has("risk") and not labels & {"safety_check", "referral"} else 0.0
     v[_IDX["unmet_disclosure"]] = 1.0 if moment.has("disclosure", "distress") and not ack else 0.0
     v[_IDX["unmet_monologue"]] = 1.0 if moment.has("monologue") and not labels & {"redirect", "invite"} else 0.0
-    v[_IDX["unmet_anger"]] = 1.0 if moment.has("anger") and not labels & {"de_escalation", "ground_rules",
-                                                                             "reflection"} else 0.0
+    v[_IDX["unmet_anger"]] = (
+        1.0 if moment.has("anger") and not labels & {"de_escalation", "ground_rules", "reflection"} else 0.0
+    )
     v[_IDX["advice_after_disclosure"]] = 1.0 if moment.has("disclosure", "distress") and "advice" in labels else 0.0
-    v[_IDX["ack_then_support"]] = 1.0 if ack and labels & {"open_question", "referral", "safety_check",
-                                                          "invite"} else 0.0
+    v[_IDX["ack_then_support"]] = (
+        1.0 if ack and labels & {"open_question", "referral", "safety_check", "invite"} else 0.0
+    )
     return v
 
 
@@ -160,8 +172,11 @@ class ScoreModel:
                 d: {
                     "bias": round(self.bias[d], 5),
                     "prior": round(self.prior_weight[d], 5),
-                    "weights": {n: round(float(w), 5) for n, w in zip(SCORE_FEATURES, self.weights[d], strict=True)
-                                if abs(w) >= 1e-5},
+                    "weights": {
+                        n: round(float(w), 5)
+                        for n, w in zip(SCORE_FEATURES, self.weights[d], strict=True)
+                        if abs(w) >= 1e-5
+                    },
                 }
                 for d in sorted(self.weights)
             },
@@ -201,8 +216,9 @@ def load_score_model() -> ScoreModel:
         return prior_only()
 
 
-def fit_score_model(rows: Sequence[tuple[str, Sequence[Move], Moment, ReplyShape, int]], alpha: float = 3.0
-                    ) -> ScoreModel:
+def fit_score_model(
+    rows: Sequence[tuple[str, Sequence[Move], Moment, ReplyShape, int]], alpha: float = 3.0
+) -> ScoreModel:
     """Ridge regression per dimension on (features, prior) -> human score. `rows` are (dim, moves, moment,
     shape, score). The prior enters unpenalised-ish as a feature so the rubric's reading is the default."""
     from sklearn.linear_model import Ridge
@@ -212,8 +228,12 @@ def fit_score_model(rows: Sequence[tuple[str, Sequence[Move], Moment, ReplyShape
         data = [r for r in rows if r[0] == dim]
         if len(data) < 20:
             continue
-        X = np.stack([np.concatenate([[prior_score(dim, m, mo, sh) * 3.0], score_features(dim, m, mo, sh)])
-                      for _, m, mo, sh, _ in data])
+        X = np.stack(
+            [
+                np.concatenate([[prior_score(dim, m, mo, sh) * 3.0], score_features(dim, m, mo, sh)])
+                for _, m, mo, sh, _ in data
+            ]
+        )
         y = np.array([r[4] for r in data], dtype=np.float32)
         model = Ridge(alpha=alpha)
         model.fit(X, y)
@@ -221,6 +241,27 @@ def fit_score_model(rows: Sequence[tuple[str, Sequence[Move], Moment, ReplyShape
         weights[dim] = model.coef_[1:].astype(np.float32)
         bias[dim] = float(model.intercept_)
     return ScoreModel(weights, bias, prior)
+
+
+def capped(dim: str, value: int, moves: Sequence[Move], moment: Moment) -> int:
+    """The rubric's score-1 anchors as hard limits: a reply that judges, leaves a risk unasked or lets a
+    monologue run cannot score well on the dimension it fails, whatever else it does."""
+    labels = {m.label for m in moves}
+    limit = 5
+    if "judgment" in labels and dim in ("empathy", "peer_stance", "safety"):
+        limit = 2
+    if dim == "crisis" and moment.has("risk") and not labels & {"safety_check", "referral"}:
+        limit = 2
+    if dim in ("participation", "focus") and moment.has("monologue") and not labels & {"redirect", "invite"}:
+        limit = 2
+    if (
+        dim == "empathy"
+        and moment.has("disclosure", "distress")
+        and "advice" in labels
+        and not labels & {"reflection", "affirmation"}
+    ):
+        limit = min(limit, 3)
+    return min(value, limit)
 
 
 def to_score(value: float) -> int:

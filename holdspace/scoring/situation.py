@@ -19,8 +19,18 @@ from holdspace.engine.types import Move, Utterance
 from holdspace.scoring import text as T
 
 TAGS: tuple[str, ...] = (
-    "disclosure", "distress", "risk", "anger", "monologue", "quiet", "confidentiality", "asks_advice",
-    "opening", "newcomer", "off_topic", "judged",
+    "disclosure",
+    "distress",
+    "risk",
+    "anger",
+    "monologue",
+    "quiet",
+    "confidentiality",
+    "asks_advice",
+    "opening",
+    "newcomer",
+    "off_topic",
+    "judged",
 )
 
 
@@ -31,7 +41,8 @@ def _rx(*parts: str) -> re.Pattern[str]:
 RISK = _rx(
     r"\b(?:kill(?:ing)? myself|end(?:ing)? (?:it|my life|things)|suicid\w*|better off without me|not (?:be|being) here|"
     r"don'?t want to (?:be here|live|wake up|go on)|no point (?:in )?(?:living|going on|anymore)|want(?:ed)? to die|"
-    r"hurt(?:ing)? myself|cut(?:ting)? myself|self[- ]harm\w*|overdos\w*|took (?:all|a bunch of|too many) (?:my |the )?pills|"
+    r"hurt(?:ing)? myself|cut(?:ting)? myself|self[- ]harm\w*|overdos\w*|took (?:all|"
+    r"a bunch of|too many) (?:my |the )?pills|"
     r"stockpil\w*|pills saved|rope|jump(?:ing)? off|can'?t keep myself safe|unsafe at home|he hits me|she hits me|"
     r"threaten\w* (?:me|to)|chest (?:hurts|pain)|can'?t breathe|pass(?:ing)? out|gun|goodbye letters?|say goodbye)\b",
 )
@@ -41,7 +52,8 @@ DISCLOSURE = _rx(
     r"never told (?:anyone|anybody)|(?:i'?ve|i have) not told|haven'?t told (?:anyone|anybody)|"
     r"(?:diagnos\w*|biopsy|scan|tumou?r|cancer|hiv|positive)|(?:died|passed away|funeral|lost my|miscarr\w*|stillborn)|"
     r"abus\w*|assault\w*|rap(?:e|ed)\b|"
-    r"(?:i'?m|i am) (?:an? )?(?:addict|alcoholic)|(?:i'?ve|i have) been (?:hiding|lying|keeping)|something i need to say|"
+    r"(?:i'?m|i am) (?:an? )?(?:addict|alcoholic)|(?:i'?ve|i have) been (?:hiding|lying|"
+    r"keeping)|something i need to say|"
     r"(?:i|he|she) (?:hit|beat|hurt) (?:me|her|him|my))\b",
 )
 DISTRESS = _rx(
@@ -61,7 +73,9 @@ ANGER = _rx(
 )
 SHOUTING = re.compile(r"\b[A-Z]{4,}\b(?:\W+\b[A-Z]{2,}\b)+")
 MONOLOGUE_CUE = _rx(
-    r"(?:—|--|-)\s*$", r"\blet me (?:just )?finish\b", r"\b(?:and another thing|anyway,? (?:so|as i was saying)|"
+    r"(?:—|--|-)\s*$",
+    r"\blet me (?:just )?finish\b",
+    r"\b(?:and another thing|anyway,? (?:so|as i was saying)|"
     r"i'?ll just finish|where was i|as i was saying|one more thing)\b",
 )
 QUIET = _rx(
@@ -72,23 +86,32 @@ QUIET = _rx(
     r"[^)]*\)",
 )
 CONFIDENTIALITY = _rx(
-    r"\b(?:confidential\w*|stay (?:in|here)|stays (?:in|here)|who (?:else )?(?:will|would|gets to) (?:know|find out|see)|"
-    r"(?:tell|report|inform) (?:anyone|my (?:boss|employer|doctor|social worker|probation|wife|husband|family)|the police|"
+    r"\b(?:confidential\w*|stay (?:in|here)|stays (?:in|here)|who (?:else )?(?:will|would|"
+    r"gets to) (?:know|find out|see)|"
+    r"(?:tell|report|inform) (?:anyone|my (?:boss|employer|doctor|social worker|probation|wife|"
+    r"husband|family)|the police|"
     r"social services)|write (?:this|it|that) down|notes|private|recorded|recording|(?:will|would) you (?:have to )?"
     r"(?:tell|report))\b",
 )
 ASKS_ADVICE = _rx(
     r"\b(?:what (?:should|do|would|can) (?:i|you)|should i|do you think i should|what would you do|"
     r"is (?:it|that) normal|is it (?:safe|ok(?:ay)?|bad)|how do i|how can i|any (?:tips|advice|ideas)|"
-    r"what do i do|tell me what to do|does it get (?:easier|better)|can i (?:drink|take|stop)|did you ever|have you ever|"
+    r"what do i do|tell me what to do|does it get (?:easier|better)|can i (?:drink|take|stop)|"
+    r"did you ever|have you ever|"
     r"how did you)\b",
 )
-NEWCOMER = _rx(r"\b(?:first (?:time|meeting|group|session)|new here|just joined|never been to|don'?t (?:really )?belong)\b")
+NEWCOMER = _rx(
+    r"\b(?:first (?:time|meeting|group|session)|new here|just joined|never been to|don'?t (?:really )?belong)\b"
+)
 OPENING = _rx(r"\b(?:welcome|let'?s (?:get )?start|before we (?:begin|start)|tonight we|check[- ]in)\b")
-OFF_TOPIC = _rx(r"\b(?:football|match|the game|weather|telly|tv show|netflix|traffic|parking|holiday|recipe|politics|"
-                r"the election|big pharma|conspiracy)\b")
-JUDGED = _rx(r"\b(?:you (?:just )?need to|you should(?:n'?t)?|that'?s (?:your|on you)|grow up|get over it|"
-             r"you'?re (?:being )?(?:ridiculous|dramatic|weak|pathetic|selfish|lazy)|nobody (?:wants|cares) (?:to hear|about))\b")
+OFF_TOPIC = _rx(
+    r"\b(?:football|match|the game|weather|telly|tv show|netflix|traffic|parking|holiday|recipe|politics|"
+    r"the election|big pharma|conspiracy)\b"
+)
+JUDGED = _rx(
+    r"\b(?:you (?:just )?need to|you should(?:n'?t)?|that'?s (?:your|on you)|grow up|get over it|"
+    r"you'?re (?:being )?(?:ridiculous|dramatic|weak|pathetic|selfish|lazy)|nobody (?:wants|cares) (?:to hear|about))\b"
+)
 
 LONG_TURN_WORDS = 70
 
@@ -149,8 +172,10 @@ def read_context(context: Sequence[Utterance]) -> Moment:
     if "risk" in tags:
         tags.add("distress")
     # Anger aimed at another member (a member names another member) reads as conflict.
-    if any(name.lower() != (speaker or "").lower() and re.search(rf"\b{re.escape(name)}\b", last_text)
-           for name in members_named) and ("anger" in tags or "judged" in tags):
+    if any(
+        name.lower() != (speaker or "").lower() and re.search(rf"\b{re.escape(name)}\b", last_text)
+        for name in members_named
+    ) and ("anger" in tags or "judged" in tags):
         tags.add("anger")
     # Monologue: a long turn, a member holding several turns in a row, or talking over the facilitator.
     words: dict[str, int] = {}
@@ -178,8 +203,14 @@ def read_context(context: Sequence[Utterance]) -> Moment:
     if OPENING.search(" ".join(u.text for u in turns[:1])) and len(turns) <= 2:
         tags.add("opening")
     return Moment(
-        frozenset(tags), speaker, tuple(members_named), quiet_members,
-        dominant if "monologue" in tags else None, one_to_one, last_text, evidence,
+        frozenset(tags),
+        speaker,
+        tuple(members_named),
+        quiet_members,
+        dominant if "monologue" in tags else None,
+        one_to_one,
+        last_text,
+        evidence,
     )
 
 
@@ -208,9 +239,14 @@ def from_situation(situation: Situation, context: Sequence[Utterance]) -> Moment
     if situation.turn <= 1:
         tags.add("opening")
     return Moment(
-        frozenset(tags), words.speaker, words.members or tuple(situation.quiet_members),
-        tuple(situation.quiet_members) or words.quiet_members, words.dominant, not situation.group,
-        words.member_text, words.evidence,
+        frozenset(tags),
+        words.speaker,
+        words.members or tuple(situation.quiet_members),
+        tuple(situation.quiet_members) or words.quiet_members,
+        words.dominant,
+        not situation.group,
+        words.member_text,
+        words.evidence,
     )
 
 

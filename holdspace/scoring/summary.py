@@ -21,7 +21,7 @@ _TIPS: dict[str, str] = {
     "participation": "acknowledge the speaker, then invite a quieter member by name, making passing fine",
     "focus": "pause a long story respectfully, sum it up in a sentence and link it back to the topic",
     "crisis": "slow the room, ask directly about safety when there is any sign of risk, and offer support beyond "
-              "the group",
+    "the group",
     "peer_stance": "share your own experience briefly and hand the focus back; ask what they want instead of advising",
 }
 _STRENGTHS: dict[str, str] = {
@@ -48,8 +48,12 @@ def summarise_session(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         means[dim] = _mean([float(r["scores"][dim]) for r in rows if r["scores"].get(dim) is not None])
     overalls = [float(r["overall"]) for r in rows if r.get("overall") is not None]
     moves = Counter(m.get("label") for r in rows for m in r.get("moves", []) if isinstance(m, dict))
-    depths = Counter(m.get("depth") for r in rows for m in r.get("moves", [])
-                     if isinstance(m, dict) and m.get("label") == "reflection")
+    depths = Counter(
+        m.get("depth")
+        for r in rows
+        for m in r.get("moves", [])
+        if isinstance(m, dict) and m.get("label") == "reflection"
+    )
     questions = moves["open_question"] + moves["closed_question"]
     reflections = moves["reflection"] + moves["summary"]
     profile = {
@@ -84,8 +88,9 @@ def summarise_session(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     scored = [r for r in rows if r.get("overall") is not None]
     by_score = sorted(scored, key=lambda r: (float(r["overall"]), str(r.get("id", r.get("turn")))))
     key_moments = [moment(r, "low") for r in by_score[:2] if float(r["overall"]) < 3.5]
-    key_moments += [moment(r, "high") for r in reversed(by_score[-2:]) if float(r["overall"]) >= 4.0
-                    and r not in by_score[:2]]
+    key_moments += [
+        moment(r, "high") for r in reversed(by_score[-2:]) if float(r["overall"]) >= 4.0 and r not in by_score[:2]
+    ]
     return {
         "turns": len(rows),
         "overall": _mean(overalls),

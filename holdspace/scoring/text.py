@@ -27,8 +27,18 @@ MAX_EVIDENCE_CHARS = 200
 
 #: Speaker names meaning "the person being scored" (group facilitator, one-to-one helper, counsellor).
 FACILITATOR_SPEAKERS = frozenset(
-    {"facilitator", "helper", "therapist", "counselor", "counsellor", "peer", "peer supporter", "supporter",
-     "interviewer", "t"}
+    {
+        "facilitator",
+        "helper",
+        "therapist",
+        "counselor",
+        "counsellor",
+        "peer",
+        "peer supporter",
+        "supporter",
+        "interviewer",
+        "t",
+    }
 )
 #: Generic names for the person being helped in one-to-one conversations.
 CLIENT_SPEAKERS = frozenset({"client", "member", "patient", "participant", "c", "user", "speaker"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -194,9 +195,50 @@ def add_user(username: str, password: str, role: str = "trainee", display_name: 
         raise AccountError(f"The username {normalise_username(username)!r} is taken.") from None
 
 
+#: sign-in attempts allowed per username within the window before it is refused for a while
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=10)
+_failures: dict[str, list[datetime]] = {}
+_failures_lock = threading.Lock()
+
+
+def reset_throttle() -> None:
+    """Forget failed attempts (tests; an operator after a lockout)."""
+    with _failures_lock:
+        _failures.clear()
+
+
+def _throttled(name: str, now: datetime) -> bool:
+    with _failures_lock:
+        recent = [t for t in _failures.get(name, []) if now - t < FAILURE_WINDOW]
+        _failures[name] = recent
+        return len(recent) >= MAX_FAILURES
+
+
+def _record_failure(name: str, now: datetime) -> None:
+    with _failures_lock:
+        _failures.setdefault(name, []).append(now)
+
+
 def authenticate(username: str, password: str) -> UserInfo | None:
-    """The user when the password matches an active account, else None (never says which part was wrong)."""
+    """The user when the password matches an active account, else None (never says which part was wrong).
+
+    After MAX_FAILURES wrong attempts for one username within FAILURE_WINDOW, further attempts are refused
+    (AccountError) until the window has passed; the count is per app process."""
     name = normalise_username(username)
+    now = utcnow()
+    if _throttled(name, now):
+        raise AccountError("Too many sign-in attempts for this username; wait a few minutes and try again.")
+    user = _check_password(name, password)
+    if user is None:
+        _record_failure(name, now)
+    else:
+        with _failures_lock:
+            _failures.pop(name, None)
+    return user
+
+
+def _check_password(name: str, password: str) -> UserInfo | None:
     with session_scope() as db:
         user = db.scalar(select(User).where(User.username == name)) if name else None
         if user is None or not user.active:

@@ -8,7 +8,7 @@ import pytest
 
 from holdspace.engine.types import Utterance
 from holdspace.scoring import get_move_detector
-from holdspace.scoring.detector import ARTIFACT, LEARNED_LABELS, HybridMoveDetector, MoveModel
+from holdspace.scoring.detector import ARTIFACT, LEARNED_LABELS, CascadeModel, HybridMoveDetector
 
 
 def labels(reply: str, context: list[Utterance] | None = None, members: tuple[str, ...] = ()) -> set[str]:
@@ -20,30 +20,45 @@ def test_engine_gets_the_trained_detector() -> None:
     assert isinstance(get_move_detector(), HybridMoveDetector)
 
 
-@pytest.mark.parametrize("reply", ["Can you tell me more?", "Could you say a bit more about that?",
-                                   "What was that like for you?", "How did the week go?"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Can you tell me more?",
+        "Could you say a bit more about that?",
+        "What was that like for you?",
+        "How did the week go?",
+    ],
+)
 def test_open_questions(reply: str) -> None:
     found = labels(reply)
     assert "open_question" in found and "closed_question" not in found
 
 
-@pytest.mark.parametrize("reply", ["Did you go to the meeting?", "Are you still taking the tablets?",
-                                   "How many days has it been?"])
+@pytest.mark.parametrize(
+    "reply", ["Did you go to the meeting?", "Are you still taking the tablets?", "How many days has it been?"]
+)
 def test_closed_questions(reply: str) -> None:
     found = labels(reply)
     assert "closed_question" in found and "open_question" not in found
 
 
-@pytest.mark.parametrize("reply", ["So you've been feeling stuck", "You're worried nothing will change.",
-                                   "It sounds like you're exhausted from carrying this on your own."])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "So you've been feeling stuck",
+        "You're worried nothing will change.",
+        "It sounds like you're exhausted from carrying this on your own.",
+    ],
+)
 def test_reflections_need_no_question_mark(reply: str) -> None:
     found = labels(reply, [Utterance("Sam", "member", "I just feel stuck, nothing changes.")])
     assert "reflection" in found
     assert not found & {"open_question", "closed_question"}
 
 
-@pytest.mark.parametrize("reply", ["Have you thought about calling your sponsor?",
-                                   "Why don't you go to a meeting tonight?"])
+@pytest.mark.parametrize(
+    "reply", ["Have you thought about calling your sponsor?", "Why don't you go to a meeting tonight?"]
+)
 def test_advice_dressed_as_a_question_is_advice(reply: str) -> None:
     found = labels(reply)
     assert "advice" in found
@@ -52,8 +67,10 @@ def test_advice_dressed_as_a_question_is_advice(reply: str) -> None:
 
 def test_complex_reflection_depth() -> None:
     detector = get_move_detector()
-    moves = detector.detect("Part of you wants to stop, and part of you is scared of who you'd be without it.",
-                            [Utterance("client", "member", "I want to quit but drinking is all I know.")])
+    moves = detector.detect(
+        "Part of you wants to stop, and part of you is scared of who you'd be without it.",
+        [Utterance("client", "member", "I want to quit but drinking is all I know.")],
+    )
     refl = next(m for m in moves if m.label == "reflection")
     assert refl.depth == "complex"
 
@@ -67,15 +84,29 @@ def test_evidence_points_at_the_sentence() -> None:
 
 
 def test_group_moves() -> None:
-    found = labels("Marcus, let me pause you there so others get a turn. Dana, what's been on your mind?",
-                   [Utterance("Marcus", "member", "and another thing about my landlord—")], ("Marcus", "Dana"))
+    found = labels(
+        "Marcus, let me pause you there so others get a turn. Dana, what's been on your mind?",
+        [Utterance("Marcus", "member", "and another thing about my landlord—")],
+        ("Marcus", "Dana"),
+    )
     assert {"redirect", "invite"} <= found
 
 
 def test_shipped_model_matches_the_label_set() -> None:
     raw = json.loads(ARTIFACT.read_text(encoding="utf-8"))
-    model = MoveModel.from_json(raw)
-    assert model.labels == LEARNED_LABELS
-    raw["labels"] = list(LEARNED_LABELS[:-1])
+    model = CascadeModel.from_json(raw)
+    assert model.labels == LEARNED_LABELS and model.fast.labels == LEARNED_LABELS
+    raw["full"]["labels"] = list(LEARNED_LABELS[:-1])
     with pytest.raises(ValueError, match="labels"):
-        MoveModel.from_json(raw)
+        CascadeModel.from_json(raw)
+
+
+def test_fast_mode_never_embeds() -> None:
+    from holdspace.embeddings import get_embedder
+    from holdspace.scoring.detector import make_item
+
+    detector = HybridMoveDetector(get_move_detector().model, mode="fast")
+    before = get_embedder().texts_encoded
+    moves = detector.detect_items([make_item("You sound exhausted. What has this week been like?", [])])
+    assert get_embedder().texts_encoded == before
+    assert {"reflection", "open_question"} <= {m.label for m in moves[0]}

@@ -33,6 +33,9 @@ def test_question_and_reflection_targets(table: dict, label: str) -> None:
 
 
 def test_every_well_supported_move_meets_its_target(table: dict) -> None:
-    failing = {label: round(m.f1, 2) for label, m in table.items()
-               if label not in TARGETS and m.support >= MIN_SUPPORT and m.f1 < OTHER_TARGET}
+    failing = {
+        label: round(m.f1, 2)
+        for label, m in table.items()
+        if label not in TARGETS and m.support >= MIN_SUPPORT and m.f1 < OTHER_TARGET
+    }
     assert not failing, f"moves under F1 {OTHER_TARGET} with >= {MIN_SUPPORT} test examples: {failing}"

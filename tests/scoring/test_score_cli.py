@@ -127,16 +127,34 @@ def test_llm_judge_unavailable_falls_back(write_jsonl, tmp_path: Path) -> None:
 def test_rescoring_a_saved_transcript(write_jsonl, tmp_path: Path) -> None:
     state = {"tension": 0.2, "engagement": 0.5, "safety": 0.7, "airtime": {}}
     transcript = [
-        {"turn": 0, "speaker": "Marcus", "role": "member", "text": "I'll start. So my week, right, first the car "
-         "broke down, then my landlord, then the thing with my brother which is a long story and honestly I "
-         "could talk about it for an hour because it started back in 2009 when he borrowed money and never "
-         "paid it back and then my mum got involved and took his side like she always does and—", "state": state},
-        {"turn": 1, "speaker": "facilitator", "role": "facilitator", "text": "Marcus, let me pause you there so "
-         "others get a turn. Dana, you've been quiet, what's been on your mind this week?", "moves": [],
-         "state": state},
+        {
+            "turn": 0,
+            "speaker": "Marcus",
+            "role": "member",
+            "text": "I'll start. So my week, right, first the car "
+            "broke down, then my landlord, then the thing with my brother which is a long story and honestly I "
+            "could talk about it for an hour because it started back in 2009 when he borrowed money and never "
+            "paid it back and then my mum got involved and took his side like she always does and—",
+            "state": state,
+        },
+        {
+            "turn": 1,
+            "speaker": "facilitator",
+            "role": "facilitator",
+            "text": "Marcus, let me pause you there so "
+            "others get a turn. Dana, you've been quiet, what's been on your mind this week?",
+            "moves": [],
+            "state": state,
+        },
         {"turn": 1, "speaker": "Dana", "role": "member", "text": "I don't know. Fine, I guess.", "state": state},
-        {"turn": 2, "speaker": "facilitator", "role": "facilitator", "text": "Did you sleep? Are you eating?",
-         "moves": [], "state": state},
+        {
+            "turn": 2,
+            "speaker": "facilitator",
+            "role": "facilitator",
+            "text": "Did you sleep? Are you eating?",
+            "moves": [],
+            "state": state,
+        },
         {"type": "summary", "scenario": "x", "outcome": {}, "scores": {}, "overall": None},
     ]
     out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"

@@ -7,11 +7,21 @@ from holdspace.scoring import summarise_session
 
 def test_summary_shape() -> None:
     rows = [
-        {"id": "1", "scores": {"empathy": 5, "questioning": 4}, "overall": 4.5, "feedback": "good",
-         "moves": [{"label": "reflection", "depth": "complex"}, {"label": "open_question"}]},
-        {"id": "2", "scores": {"empathy": 1, "peer_stance": 1}, "overall": 1.0, "feedback": "judged",
-         "moves": [{"label": "judgment"}, {"label": "closed_question"}],
-         "citations": [{"source": "s", "section": "x", "title": "t", "excerpt": "e"}]},
+        {
+            "id": "1",
+            "scores": {"empathy": 5, "questioning": 4},
+            "overall": 4.5,
+            "feedback": "good",
+            "moves": [{"label": "reflection", "depth": "complex"}, {"label": "open_question"}],
+        },
+        {
+            "id": "2",
+            "scores": {"empathy": 1, "peer_stance": 1},
+            "overall": 1.0,
+            "feedback": "judged",
+            "moves": [{"label": "judgment"}, {"label": "closed_question"}],
+            "citations": [{"source": "s", "section": "x", "title": "t", "excerpt": "e"}],
+        },
     ]
     s = summarise_session(rows)
     assert s["turns"] == 2

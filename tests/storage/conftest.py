@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from holdspace.engine.moves import RuleMoveDetector
-from holdspace.services import practice
+from holdspace.services import accounts, practice
 from holdspace.settings import PROJECT_ROOT, reset_settings_cache
 from holdspace.storage import dispose_engines, upgrade_database
 
@@ -49,6 +49,7 @@ def fixture_library(fresh_data_dir: Path, content_root: Path, monkeypatch: pytes
     # detector and the scorer (the browser tests run those, through the real app).
     monkeypatch.setattr(practice, "default_detector", RuleMoveDetector)
     monkeypatch.setattr(practice, "default_scorer", lambda: None)
+    accounts.reset_throttle()
     reset_settings_cache()
     yield content_root
     dispose_engines()

@@ -48,6 +48,17 @@ def test_sign_in_checks_the_password(any_db: str) -> None:
     assert accounts.authenticate("", "") is None
 
 
+def test_repeated_wrong_passwords_are_refused_for_a_while(db: str) -> None:
+    accounts.add_user("tina", GOOD)
+    for _ in range(accounts.MAX_FAILURES):
+        assert accounts.authenticate("tina", "not the password") is None
+    with pytest.raises(AccountError, match="Too many sign-in attempts"):
+        accounts.authenticate("tina", GOOD)
+    assert accounts.authenticate("terry", "whatever it is") is None  # other usernames are unaffected
+    accounts.reset_throttle()
+    assert accounts.authenticate("tina", GOOD) is not None
+
+
 @pytest.mark.parametrize(
     ("username", "message"),
     [

@@ -40,6 +40,7 @@ def ui_env(fresh_data_dir: Path, content_root: Path, monkeypatch: pytest.MonkeyP
     # detector and the scorer (the browser tests run those, through the real app).
     monkeypatch.setattr(practice, "default_detector", RuleMoveDetector)
     monkeypatch.setattr(practice, "default_scorer", lambda: None)
+    accounts.reset_throttle()
     reset_settings_cache()
     upgrade_database()
     yield

@@ -74,7 +74,7 @@ def _scenario(card: ScenarioCard, user_id: int) -> None:
             st.markdown(card.briefing)
             st.markdown("**Members**")
             for member in card.members:
-                st.markdown(f"{member.avatar} **{esc(member.name)}** — {esc(member.summary)}")
+                st.markdown(f"{esc(member.avatar)} **{esc(member.name)}** — {esc(member.summary)}")
             st.markdown("**Objectives**")
             for objective in card.objectives:
                 st.markdown(f"- {esc(objective)}")

@@ -35,7 +35,7 @@ log = logging.getLogger("holdspace.ui")
 
 #: a finished line is written out word by word, this fast, so the room reads like people talking
 REVEAL_SECONDS_PER_WORD = 0.012
-REVEAL_MAX_SECONDS = 0.25
+REVEAL_MAX_SECONDS = 0.2
 
 
 def render() -> None:
