@@ -21,9 +21,7 @@ def _fail(message: str) -> typer.Exit:
 
 @db_app.command("upgrade")
 def db_upgrade(
-    url: Annotated[
-        str | None, typer.Option("--url", help="database URL (default: from the settings)")
-    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="database URL (default: from the settings)")] = None,
 ) -> None:
     """Create the database or bring it up to the newest schema."""
     from holdspace.storage import database_url, upgrade_database
@@ -100,12 +98,8 @@ def users_list() -> None:
 def sessions_export(
     session_id: Annotated[int, typer.Argument(metavar="SESSION_ID")],
     fmt: Annotated[str, typer.Option("--format", help="md | pdf | json")] = "md",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="file to write (default: stdout)")
-    ] = None,
-    username: Annotated[
-        str | None, typer.Option("--user", help="export as this user (default: a trainer)")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="file to write (default: stdout)")] = None,
+    username: Annotated[str | None, typer.Option("--user", help="export as this user (default: a trainer)")] = None,
 ) -> None:
     """Export a session's transcript and scores."""
     from holdspace.services import exports

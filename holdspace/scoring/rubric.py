@@ -252,8 +252,9 @@ def capped(dim: str, value: int, moves: Sequence[Move], moment: Moment) -> int:
         limit = 2
     if dim == "crisis" and moment.has("risk") and not labels & {"safety_check", "referral"}:
         limit = 2
-    if dim in ("participation", "focus") and moment.has("monologue") and not labels & {"redirect", "invite"}:
-        limit = 2
+    steering = {"redirect", "invite", "summary", "open_question", "closed_question", "ground_rules"}
+    if dim in ("participation", "focus") and moment.has("monologue") and not labels & steering:
+        limit = 2  # nothing in the reply steers or hands over: the monologue simply runs on
     if (
         dim == "empathy"
         and moment.has("disclosure", "distress")

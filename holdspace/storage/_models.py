@@ -162,9 +162,7 @@ class Assignment(Base):
 class PracticeSession(Base):
     __tablename__ = "practice_sessions"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('in_progress', 'paused', 'completed', 'ended_early', 'crisis')", name="status"
-        ),
+        CheckConstraint("status IN ('in_progress', 'paused', 'completed', 'ended_early', 'crisis')", name="status"),
         Index("ix_practice_sessions_user_started", "user_id", "started_at"),
     )
 
@@ -184,14 +182,10 @@ class PracticeSession(Base):
     overall: Mapped[float | None] = mapped_column(Float, default=None)
     #: the engine's summary record (outcome, per-dimension means, overall) once the session ends
     summary: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    assignment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("assignments.id", ondelete="SET NULL"), default=None
-    )
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id", ondelete="SET NULL"), default=None)
 
     user: Mapped[User] = relationship(back_populates="sessions")
-    turns: Mapped[list[Turn]] = relationship(
-        back_populates="session", order_by="Turn.idx", passive_deletes=True
-    )
+    turns: Mapped[list[Turn]] = relationship(back_populates="session", order_by="Turn.idx", passive_deletes=True)
 
 
 class Turn(Base):
@@ -243,9 +237,7 @@ class TrainerComment(Base):
     __tablename__ = "trainer_comments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        ForeignKey("practice_sessions.id", ondelete="CASCADE"), index=True
-    )
+    session_id: Mapped[int] = mapped_column(ForeignKey("practice_sessions.id", ondelete="CASCADE"), index=True)
     turn_id: Mapped[int | None] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), default=None)
     trainer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)

@@ -80,7 +80,7 @@ def render() -> None:
         chat, side = st.container(), None
 
     with chat:
-        for notice in live.notices:
+        for notice in dict.fromkeys([*live.notices, *live.engine.notices]):  # each once, in order
             st.warning(esc(notice))
         for record in live.records:
             chat_record(record, personas)

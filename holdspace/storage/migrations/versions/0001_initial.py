@@ -53,9 +53,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("expires_at"),
         _ts("revoked_at", nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_auth_tokens_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_auth_tokens_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_auth_tokens"),
         sa.UniqueConstraint("token_hash", name="uq_auth_tokens_token_hash"),
     )
