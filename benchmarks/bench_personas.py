@@ -174,6 +174,8 @@ def run_backend(
         if any(jaccard(line.text, e) >= 0.7 for e in earlier):
             tally.duplicate_deliveries += 1
         earlier.append(line.text)
+        if not verbose and tally.beats % 20 == 0:
+            print(f"  {name}: {tally.beats}/{len(beats)} beats", flush=True)
         if verbose:
             mark = line.source if not line.rejected else f"{line.source} after {[r for _, r in line.rejected]}"
             print(f"  {request.speaker:8} {request.intent:9} {mark}: {line.text}")
@@ -199,7 +201,9 @@ def pct(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
 
 
-def report(tallies: list[Tally], beats: list[LineRequest], started: datetime, load: str) -> str:
+def report(
+    tallies: list[Tally], beats: list[LineRequest], started: datetime, load: str, openai_beats: list[LineRequest]
+) -> str:
     flagged, total = authored_audit_baseline(beats)
     personas = len({b.persona.id for b in beats})
     intents = len({b.intent for b in beats})
@@ -214,7 +218,12 @@ def report(tallies: list[Tally], beats: list[LineRequest], started: datetime, lo
         f"Measured {started:%Y-%m-%d %H:%M} UTC on `{uname}`, nproc {os.cpu_count()}, load average at start "
         f"{load}, by `.venv/bin/python benchmarks/bench_personas.py`. {len(beats)} beats: {personas} personas x "
         f"their authored intents ({intents} intents in all) x 2 fixed facilitator replies. Target (issue 3): "
-        "at least 70% of raw embedded lines pass the guard, and no role swap reaches the trainee.",
+        "at least 70% of raw embedded lines pass the guard, and no role swap reaches the trainee."
+        + (
+            f" The openai column ran on an evenly spaced subset of {len(openai_beats)} of the beats."
+            if len(tallies) > 1 and len(openai_beats) < len(beats)
+            else ""
+        ),
         "",
         "| metric | " + " | ".join(t.backend for t in tallies) + " |",
         "|---|" + "---|" * len(tallies),
@@ -282,6 +291,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N beats (a quick look)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every delivered line")
     parser.add_argument(
+        "--openai-limit",
+        type=int,
+        default=None,
+        help="run the openai backend on every k-th beat only, to at most this many beats (it is slower)",
+    )
+    parser.add_argument(
         "--openai-self",
         action="store_true",
         help="also run the openai backend against a llama.cpp server started here (its /v1 endpoint), "
@@ -301,6 +316,10 @@ def main() -> None:
     server = EmbeddedServer(threads=settings.llm_threads)
     server.start()
     tallies = [run_backend("embedded (SmolLM2-135M)", EmbeddedChatModel(server.base_url), beats, verbose=args.verbose)]
+    openai_beats = beats
+    if args.openai_limit and len(beats) > args.openai_limit:
+        step = -(-len(beats) // args.openai_limit)
+        openai_beats = beats[::step]
     if args.openai_self and not settings.openai_base_url:
         from holdspace.models.openai_backend import OpenAIChatModel
 
@@ -326,10 +345,10 @@ def main() -> None:
         )
         # Production treats a server behind the openai backend as capable (see get_persona_renderer).
         tallies.append(
-            run_backend(f"openai ({settings.persona_model})", model, beats, capable=True, verbose=args.verbose)
+            run_backend(f"openai ({settings.persona_model})", model, openai_beats, capable=True, verbose=args.verbose)
         )
 
-    section = report(tallies, beats, started, load)
+    section = report(tallies, beats, started, load, openai_beats)
     print(section)
     for t in tallies:
         print(f"rejected samples ({t.backend}):")

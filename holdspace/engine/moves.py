@@ -72,6 +72,9 @@ REFLECTION = _rx(
     r"^so,? (?:the|your|this|that|it|there|for you|when|after|since|losing|being|having|not)\b",
     r"^(?:\w+(?:, | |,))(?:you(?:'re| are|'ve| have| feel| felt| want| don'?t| didn'?t| can'?t| miss| still| really| just| never| keep))\b",
     r"^(?:no wonder|of course you|makes sense that you|it makes sense you)",
+    r"^(?:oh,? |wow,? |mm,? )?(?:that|it|this) (?:sounds|must be|must have been|must feel|seems) (?:really |so |very |"
+    r"incredibly |pretty )?(?:hard|tough|difficult|painful|awful|scary|frightening|exhausting|lonely|overwhelming|"
+    r"heavy|rough|brutal|unbearable|confusing|upsetting|frustrating)\b",
 )
 COMPLEX_HINT = _rx(
     r"\b(?:hurt\w*|scar\w*|afraid|fear\w*|angry|anger|ashamed|shame|guilt\w*|lonely|alone|"

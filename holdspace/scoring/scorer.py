@@ -201,7 +201,8 @@ class DeterministicScorer:
         low = overall is not None and (overall < ALTERNATIVE_BELOW or min(present) <= 2)
         alt = alternative(finding, moment) if (low or not finding.positive) else None
         citations = self._citations(finding, moment, scores) if self.with_citations else []
-        return ScoredReply(request.id, moves, scores, overall, finding.sentence, alt, citations, notes)
+        feedback = finding.sentence[:1].upper() + finding.sentence[1:]
+        return ScoredReply(request.id, moves, scores, overall, feedback, alt, citations, notes)
 
     def _citations(self, finding: Finding, moment: Moment, scores: dict[str, int | None]) -> list[dict[str, str]]:
         rubric = load_rubric()

@@ -77,9 +77,16 @@ def _warm_up(backend: str) -> threading.Thread:
     return thread
 
 
+def _real_server() -> bool:
+    """True under `streamlit run`; streamlit.testing stands a mock in for the runtime (and tests choose their
+    own detector, scorer and model, so a background load there would only compete with them)."""
+    from streamlit import runtime
+
+    return runtime.exists() and type(runtime.get_instance()) is runtime.Runtime
+
+
 def warm_up() -> None:
-    """Only in a real server (streamlit.testing runs pages without one, and tests pick their own parts)."""
     from holdspace.settings import get_settings
 
-    if st.runtime.exists():
+    if _real_server():
         _warm_up(get_settings().persona_backend)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from holdspace.engine.moves import RuleMoveDetector
 from holdspace.services import accounts, practice
@@ -50,6 +51,8 @@ def fixture_library(fresh_data_dir: Path, content_root: Path, monkeypatch: pytes
     monkeypatch.setattr(practice, "default_detector", RuleMoveDetector)
     monkeypatch.setattr(practice, "default_scorer", lambda: None)
     accounts.reset_throttle()
+    # Cheap argon2 parameters: the tests check behaviour, not the cost of guessing (the app keeps the defaults).
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     reset_settings_cache()
     yield content_root
     dispose_engines()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from holdspace.engine.moves import RuleMoveDetector
@@ -41,6 +42,8 @@ def ui_env(fresh_data_dir: Path, content_root: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(practice, "default_detector", RuleMoveDetector)
     monkeypatch.setattr(practice, "default_scorer", lambda: None)
     accounts.reset_throttle()
+    # Cheap argon2 parameters: the tests check behaviour, not the cost of guessing (the app keeps the defaults).
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     reset_settings_cache()
     upgrade_database()
     yield
