@@ -29,6 +29,10 @@ from holdspace.engine.state import EffectBook, GroupState, NeedState, apply_effe
 from holdspace.engine.types import LineRequest, Move, RenderedLine, Utterance
 
 RECENT_TURNS = 8
+#: how sure the detector must be before a move changes the group. A false "judgment" hurts the room badly
+#: (and the trained detector's doubtful ones sit at 0.6-0.8), so the group reacts only to clear ones.
+MIN_CONFIDENCE = {"judgment": 0.85}
+DEFAULT_MIN_CONFIDENCE = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -133,7 +137,7 @@ class GroupSession:
         context = list(self.utterances[-RECENT_TURNS:])
         members = list(self.personas)
         moves = self.detector.detect(reply, context, members)
-        labels = {m.label for m in moves if m.confidence >= 0.5}
+        labels = {m.label for m in moves if m.confidence >= MIN_CONFIDENCE.get(m.label, DEFAULT_MIN_CONFIDENCE)}
         addressed = addressed_members(reply, members)
         redirected = self._redirected(reply, moves, members)
         addressed = [name for name in addressed if name not in redirected]

@@ -4,14 +4,22 @@ phrasings, so the engine has to read meaning rather than one wording."""
 
 from __future__ import annotations
 
+import functools
 from statistics import mean
 
 import pytest
 
 from holdspace.content import get_library
 from holdspace.engine.session import GroupSession
+from holdspace.services.practice import default_detector
 
 SEEDS = range(4)
+
+
+@functools.cache
+def shipped_detector():
+    """The detector that ships (the scorer's trained one), not a test double."""
+    return default_detector()
 
 
 def cast(scenario_id: str) -> tuple[GroupSession, dict[str, list[str]]]:
@@ -37,7 +45,7 @@ def names(scenario_id: str) -> dict[str, str]:
 def play(scenario_id: str, replies: list[str], seed: int) -> GroupSession:
     library = get_library()
     scenario = library.scenario(scenario_id)
-    session = GroupSession(scenario, library.personas_for(scenario), seed=seed)
+    session = GroupSession(scenario, library.personas_for(scenario), seed=seed, detector=shipped_detector())
     fill = names(scenario_id)
     for reply in replies:
         if session.ended:
@@ -238,7 +246,7 @@ RELAPSE_POOR = [
 def play_relapse(after: list[str], seed: int) -> GroupSession:
     library = get_library()
     scenario = library.scenario("relapse-disclosure")
-    session = GroupSession(scenario, library.personas_for(scenario), seed=seed)
+    session = GroupSession(scenario, library.personas_for(scenario), seed=seed, detector=shipped_detector())
     fill = names("relapse-disclosure")
     event = next(e for e in scenario.events if e.need is not None)
     while event.id not in session.state.fired_events and not session.ended:
