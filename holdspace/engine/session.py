@@ -24,6 +24,7 @@ from holdspace.engine.moves import (
     named_members,
     sentences,
 )
+from holdspace.engine.model_rendering import render_streaming
 from holdspace.engine.rendering import AuthoredRenderer, LineRenderer
 from holdspace.engine.state import EffectBook, GroupState, NeedState, apply_effect
 from holdspace.engine.types import LineRequest, Move, RenderedLine, Utterance
@@ -315,7 +316,18 @@ class GroupSession:
             seed=self.seed * 1000 + self.state.turn,
         )
         yield RoundEvent("typing", beat.speaker)
-        rendered = self._render(request)
+        rendered = None
+        try:
+            # Stream the model's words as they come; the final (guarded) line replaces them.
+            for event in render_streaming(self.renderer, request):
+                if event.kind == "delta" and event.text:
+                    yield RoundEvent("delta", beat.speaker, event.text)
+                elif event.kind == "final":
+                    rendered = event.line
+        except Exception:  # a renderer must never end a session: _render falls back to authored lines
+            rendered = None
+        if rendered is None:
+            rendered = self._render(request)
         for notice in [rendered.notice] if rendered.notice else []:
             if notice not in self.notices:
                 self.notices.append(notice)
