@@ -328,7 +328,7 @@ def main() -> None:
             run_backend(
                 "openai SDK -> llama.cpp /v1 (SmolLM2, treated as capable)",
                 model,
-                beats,
+                openai_beats,
                 capable=True,
                 verbose=args.verbose,
             )
