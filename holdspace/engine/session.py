@@ -17,6 +17,7 @@ import yaml
 
 from holdspace.content.models import DIMENSIONS, Condition, MoveEffect, Persona, Scenario
 from holdspace.engine.director import Beat, Director
+from holdspace.engine.model_rendering import render_streaming
 from holdspace.engine.moves import (
     MoveDetector,
     RuleMoveDetector,
@@ -24,7 +25,6 @@ from holdspace.engine.moves import (
     named_members,
     sentences,
 )
-from holdspace.engine.model_rendering import render_streaming
 from holdspace.engine.rendering import AuthoredRenderer, LineRenderer
 from holdspace.engine.state import EffectBook, GroupState, NeedState, apply_effect
 from holdspace.engine.types import LineRequest, Move, RenderedLine, Utterance
