@@ -62,6 +62,8 @@ class Call:
     first: float | None = None
     end: float | None = None
     timings: Timings | None = None
+    #: time the caller spent between chunks (guard, release): engine work, not waiting on the model
+    caller: float = 0.0
 
 
 class TimedModel(BaseChatModel):
@@ -90,9 +92,11 @@ class TimedModel(BaseChatModel):
         self.calls.append(call)
         try:
             for chunk in self.inner.stream(prompt):
+                handed = time.perf_counter()
                 if call.first is None:
-                    call.first = time.perf_counter()
+                    call.first = handed
                 yield chunk
+                call.caller += time.perf_counter() - handed
         finally:
             call.end = time.perf_counter()
             call.timings = self.inner.last_timings
@@ -227,7 +231,7 @@ def play(
                     total=total,
                     first_token=(min(firsts) - t0) if firsts else None,
                     first_shown=(shown[0] - t0) if shown else None,
-                    model_wall=sum((c.end or t0) - c.start for c in calls),
+                    model_wall=sum((c.end or t0) - c.start - c.caller for c in calls),
                     model_compute=sum(
                         (c.timings.prompt_ms + c.timings.predicted_ms) / 1000 for c in calls if c.timings
                     ),

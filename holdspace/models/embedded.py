@@ -299,6 +299,7 @@ class EmbeddedChatModel(BaseChatModel):
 
     # -- ChatModel
     def complete(self, prompt: ChatPrompt) -> str:
+        self._local.timings = None
         data = self._post(self._body(prompt, stream=False))
         self._local.timings = Timings.from_json(data.get("timings"), int(data.get("tokens_evaluated", 0)))
         content = data.get("content")
@@ -307,6 +308,7 @@ class EmbeddedChatModel(BaseChatModel):
         return content
 
     def stream(self, prompt: ChatPrompt) -> Iterator[str]:
+        self._local.timings = None  # a stream we hang up on early never gets its timings
         body = self._body(prompt, stream=True)
         try:
             with self._client.stream("POST", f"{self.base_url}/completion", json=body) as response:
