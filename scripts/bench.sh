@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 for bench in benchmarks/bench_*.py; do
   echo "== $bench"
-  .venv/bin/python "$bench"
+  if [ "$bench" = benchmarks/bench_personas.py ]; then .venv/bin/python "$bench" --openai-self --openai-limit 60; else .venv/bin/python "$bench"; fi
 done

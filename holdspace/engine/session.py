@@ -114,6 +114,7 @@ class GroupSession:
         self._intents: list[str] = []
         for line in scenario.opening:
             self._member_line(line.speaker, line.text, "answer")
+        self._prefetch()
 
     # ------------------------------------------------------------------ public API
     @property
@@ -185,6 +186,7 @@ class GroupSession:
             yield from self._render_beat(beat, reply)
         state.record()
         yield from self._check_end()
+        self._prefetch()
 
     def situation(self) -> Situation:
         state = self.state
@@ -301,20 +303,30 @@ class GroupSession:
                 if label in personal:
                     apply_effect(state, personal[label], [name])
 
-    def _render_beat(self, beat: Beat, reply: str) -> Iterator[RoundEvent]:
-        persona = self.personas[beat.speaker]
-        request = LineRequest(
-            speaker=beat.speaker,
-            persona=persona,
-            intent=beat.intent,
-            others=tuple(n for n in self.personas if n != beat.speaker),
+    def _request(self, speaker: str, intent: str, reply: str, beat: Beat | None = None) -> LineRequest:
+        return LineRequest(
+            speaker=speaker,
+            persona=self.personas[speaker],
+            intent=intent,
+            others=tuple(n for n in self.personas if n != speaker),
             recent=tuple(self.utterances[-RECENT_TURNS:]),
             facilitator_reply=reply,
-            target=beat.target,
-            beat_lines=beat.beat_lines,
-            said_before=tuple(self.said[beat.speaker]),
+            target=beat.target if beat else None,
+            beat_lines=beat.beat_lines if beat else (),
+            said_before=tuple(self.said[speaker]),
             seed=self.seed * 1000 + self.state.turn,
         )
+
+    def _prefetch(self) -> None:
+        """Warm the model's prompt cache for each member's next line while the trainee types (model
+        renderers only; an optimisation that never fails a session)."""
+        warm = getattr(self.renderer, "prefetch_async", None)
+        if callable(warm) and not self.ended:
+            present = [n for n, m in self.state.members.items() if m.present]
+            warm([self._request(name, "answer", "") for name in present])
+
+    def _render_beat(self, beat: Beat, reply: str) -> Iterator[RoundEvent]:
+        request = self._request(beat.speaker, beat.intent, reply, beat)
         yield RoundEvent("typing", beat.speaker)
         rendered = None
         try:
