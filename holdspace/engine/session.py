@@ -93,6 +93,7 @@ class GroupSession:
         detector: MoveDetector | None = None,
         renderer: LineRenderer | None = None,
         scorer: TurnScorer | None = None,
+        prefetch: bool = False,
     ):
         self.scenario = scenario
         self.personas = personas
@@ -100,6 +101,9 @@ class GroupSession:
         self.detector = detector or RuleMoveDetector()
         self.renderer = renderer or AuthoredRenderer()
         self.scorer = scorer
+        #: warm the model's prompt cache between rounds. Off by default: a prefetch still in flight when the
+        #: process exits makes the embedded server's shutdown hang (seen with `holdspace play`).
+        self.prefetch = prefetch
         self.state = GroupState.initial(scenario)
         self.effects = EffectBook(scenario, personas)
         self.director = Director(scenario, personas)
@@ -321,7 +325,7 @@ class GroupSession:
         """Warm the model's prompt cache for each member's next line while the trainee types (model
         renderers only; an optimisation that never fails a session)."""
         warm = getattr(self.renderer, "prefetch_async", None)
-        if callable(warm) and not self.ended:
+        if self.prefetch and callable(warm) and not self.ended:
             present = [n for n, m in self.state.members.items() if m.present]
             warm([self._request(name, "answer", "") for name in present])
 
