@@ -24,6 +24,22 @@ def escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def _annotations(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an export shows under a facilitator reply, as (label, plain text); each format escapes its own."""
+    rows: list[tuple[str, str]] = []
+    if record.get("moves"):
+        rows.append(("Moves", _moves_text(record)))
+    if _scores_text(record):
+        rows.append(("Scores", _scores_text(record)))
+    if record.get("feedback"):
+        rows.append(("Feedback", str(record["feedback"])))
+    if record.get("alternative"):
+        rows.append(("A better alternative", str(record["alternative"])))
+    for citation in record.get("citations") or []:
+        rows.append(("Guide", _citation_text(citation)))
+    return rows
+
+
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
@@ -143,16 +159,7 @@ def to_markdown(report: Report) -> str:
             out.append(f"> {esc(line)}")
         out.append("")
         if record.get("role") == "facilitator":
-            if record.get("moves"):
-                out.append(f"- Moves: {esc(_moves_text(record))}")
-            if _scores_text(record):
-                out.append(f"- Scores: {esc(_scores_text(record))}")
-            if record.get("feedback"):
-                out.append(f"- Feedback: {esc(str(record['feedback']))}")
-            if record.get("alternative"):
-                out.append(f"- A better alternative: {esc(str(record['alternative']))}")
-            for citation in record.get("citations") or []:
-                out.append(f"- Guide: {esc(_citation_text(citation))}")
+            out.extend(f"- {label}: {esc(value)}" for label, value in _annotations(record))
         for note in entry.notes:
             out.append(f"- Note ({_when(note.created_at)}): {esc(note.text)}")
         if out[-1] != "":
@@ -238,19 +245,8 @@ def to_pdf(report: Report) -> bytes:
         write(f"Turn {record.get('turn', 0)} · {_speaker(record)}", 10, bold=True, gap=0.5)
         write(str(record.get("text", "")), 10, gap=1)
         if record.get("role") == "facilitator":
-            details = []
-            if record.get("moves"):
-                details.append(f"Moves: {_moves_text(record)}")
-            if _scores_text(record):
-                details.append(f"Scores: {_scores_text(record)}")
-            if record.get("feedback"):
-                details.append(f"Feedback: {record['feedback']}")
-            if record.get("alternative"):
-                details.append(f"A better alternative: {record['alternative']}")
-            for citation in record.get("citations") or []:
-                details.append(f"Guide: {_citation_text(citation)}")
-            for line in details:
-                write(line, 8.5, gap=0.3)
+            for label, value in _annotations(record):
+                write(f"{label}: {value}", 8.5, gap=0.3)
         for note in entry.notes:
             write(f"Note: {note.text}", 8.5, gap=0.3)
         pdf.ln(2)
