@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     judge_model: str = "gpt-4o-mini"
     openai_base_url: str | None = None
     openai_api_key: str | None = None
-    llm_threads: int = 1
+    #: llama.cpp threads: two where there are two cores (the round halves; the app idles while members
+    #: speak), never more, so the embedder and the web server keep a core between them on bigger machines
+    llm_threads: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)))
     embedder_threads: int = 1
     llm_port: int = 0  # 0 = pick a free loopback port
     llm_timeout_s: float = 20.0

@@ -186,6 +186,16 @@ class ModelRenderer:
         # Key beats are delivered verbatim unless the model is capable enough to phrase them.
         return not request.beat_lines or self.capable
 
+    @property
+    def concurrent(self) -> bool:
+        """Lines may be written side by side: a server batches them, so a round ends sooner."""
+        return True
+
+    @property
+    def can_prefetch(self) -> bool:
+        """Whether `prefetch` does anything with this model (it needs a backend with a prompt cache)."""
+        return not self.capable and callable(getattr(self.model, "prefetch", None))
+
     # -- prompt cache warming
     def prefetch(self, request: LineRequest) -> bool:
         """Warm the model server's prompt cache for this member's next line (call it after a round, while

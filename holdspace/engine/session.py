@@ -6,7 +6,9 @@ observe (detect moves) -> resolve (needs, move effects) -> direct (who speaks, w
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,7 +19,7 @@ import yaml
 
 from holdspace.content.models import DIMENSIONS, Condition, MoveEffect, Persona, Scenario
 from holdspace.engine.director import Beat, Director
-from holdspace.engine.model_rendering import render_streaming
+from holdspace.engine.model_rendering import StreamEvent, render_streaming
 from holdspace.engine.moves import (
     MoveDetector,
     RuleMoveDetector,
@@ -83,6 +85,35 @@ class RoundEvent:
     record: dict | None = None
 
 
+class _LineStream:
+    """One member line written on a background thread; its stream events are read back in order."""
+
+    _DONE = object()
+
+    def __init__(self, renderer: LineRenderer, request: LineRequest) -> None:
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, args=(renderer, request), daemon=True)
+        self._thread.start()
+
+    def _run(self, renderer: LineRenderer, request: LineRequest) -> None:
+        try:
+            for event in render_streaming(renderer, request):
+                self._queue.put(event)
+        except Exception as exc:  # noqa: BLE001 - re-raised in the reader's thread
+            self._queue.put(exc)
+        finally:
+            self._queue.put(self._DONE)
+
+    def events(self) -> Iterator[StreamEvent]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item  # type: ignore[misc]
+
+
 class GroupSession:
     def __init__(
         self,
@@ -93,7 +124,8 @@ class GroupSession:
         detector: MoveDetector | None = None,
         renderer: LineRenderer | None = None,
         scorer: TurnScorer | None = None,
-        prefetch: bool = False,
+        prefetch: bool | None = None,
+        concurrent_lines: bool | None = None,
     ):
         self.scenario = scenario
         self.personas = personas
@@ -101,9 +133,14 @@ class GroupSession:
         self.detector = detector or RuleMoveDetector()
         self.renderer = renderer or AuthoredRenderer()
         self.scorer = scorer
-        #: warm the model's prompt cache between rounds. Off by default: a prefetch still in flight when the
-        #: process exits makes the embedded server's shutdown hang (seen with `holdspace play`).
-        self.prefetch = prefetch
+        # Both default to what the renderer says it can do (a model renderer: yes; authored lines: no).
+        #: warm the model's prompt cache with every member's prompt between rounds, while the trainee types
+        self.prefetch = bool(getattr(self.renderer, "can_prefetch", False)) if prefetch is None else prefetch
+        #: write a round's member lines at the same time (the model server batches them); they are still
+        #: shown one after another, in the director's order
+        self.concurrent_lines = (
+            bool(getattr(self.renderer, "concurrent", False)) if concurrent_lines is None else concurrent_lines
+        )
         self.state = GroupState.initial(scenario)
         self.effects = EffectBook(scenario, personas)
         self.director = Director(scenario, personas)
@@ -163,20 +200,9 @@ class GroupSession:
             "text": reply,
             "moves": [m.to_json() for m in moves],
         }
-        if self.scorer is not None:
-            score = self.scorer.score_turn(reply, moves, context, situation)
-            self.turn_scores.append(score)
-            record["scores"] = score.scores
-            record["overall"] = score.overall
-            record["feedback"] = score.feedback
-            if score.alternative:
-                record["alternative"] = score.alternative
-            record["citations"] = score.citations
         state.add_line("facilitator", reply)
         self.utterances.append(Utterance("facilitator", "facilitator", reply))
         record["state"] = state.snapshot()
-        self.records.append(record)
-        yield RoundEvent("facilitator", "facilitator", reply, record)
 
         rng = random.Random(f"{self.seed}:round:{state.turn}")
         last_speakers = [u.speaker for u in self.utterances if u.role == "member"][-4:]
@@ -186,8 +212,25 @@ class GroupSession:
             apply_effect(state, event.effect, [event.speaker])
             if event.need is not None:
                 state.needs[event.id] = NeedState(event.id, event.speaker, event.need, state.turn)
-        for beat in plan.beats:
-            yield from self._render_beat(beat, reply)
+        # Every member answers the facilitator's reply (requests are built before anyone speaks), so the
+        # lines can be written at once, and the same seed gives the same lines either way.
+        requests = [self._request(beat.speaker, beat.intent, reply, beat) for beat in plan.beats]
+        streams = [_LineStream(self.renderer, r) for r in requests] if self.concurrent_lines else []
+
+        if self.scorer is not None:  # scored while the members' lines are being written
+            score = self.scorer.score_turn(reply, moves, context, situation)
+            self.turn_scores.append(score)
+            record["scores"] = score.scores
+            record["overall"] = score.overall
+            record["feedback"] = score.feedback
+            if score.alternative:
+                record["alternative"] = score.alternative
+            record["citations"] = score.citations
+        self.records.append(record)
+        yield RoundEvent("facilitator", "facilitator", reply, record)
+
+        for i, (beat, request) in enumerate(zip(plan.beats, requests, strict=True)):
+            yield from self._render_beat(beat, request, streams[i] if streams else None)
         state.record()
         yield from self._check_end()
         self._prefetch()
@@ -329,13 +372,15 @@ class GroupSession:
             present = [n for n, m in self.state.members.items() if m.present]
             warm([self._request(name, "answer", "") for name in present])
 
-    def _render_beat(self, beat: Beat, reply: str) -> Iterator[RoundEvent]:
-        request = self._request(beat.speaker, beat.intent, reply, beat)
+    def _render_beat(
+        self, beat: Beat, request: LineRequest, stream: _LineStream | None = None
+    ) -> Iterator[RoundEvent]:
         yield RoundEvent("typing", beat.speaker)
         rendered = None
         try:
             # Stream the model's words as they come; the final (guarded) line replaces them.
-            for event in render_streaming(self.renderer, request):
+            events = stream.events() if stream is not None else render_streaming(self.renderer, request)
+            for event in events:
                 if event.kind == "delta" and event.text:
                     yield RoundEvent("delta", beat.speaker, event.text)
                 elif event.kind == "final":
@@ -370,7 +415,14 @@ class GroupSession:
         self.said.setdefault(speaker, []).append(text)
         self.utterances.append(Utterance(speaker, "member", text))
         self._intents.append(intent)
-        record = {"turn": state.turn, "speaker": speaker, "role": "member", "text": text, "state": state.snapshot()}
+        record = {
+            "turn": state.turn,
+            "speaker": speaker,
+            "role": "member",
+            "text": text,
+            "intent": intent,
+            "state": state.snapshot(),
+        }
         self.records.append(record)
         return record
 

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,29 @@ class EmbeddedServer:
 _server: EmbeddedServer | None = None
 _server_pid: int | None = None
 _server_lock = threading.Lock()
+#: requests to the process-wide server still being answered. Stopping the server while one is in flight
+#: (a prompt prefetch on a daemon thread, say) makes llama.cpp's shutdown hang, so `stop_server` waits.
+_inflight = 0
+_inflight_done = threading.Condition()
+#: how long `stop_server` waits for requests in flight before stopping the server anyway
+STOP_WAIT_S = 15.0
+
+
+@contextmanager
+def _request_in_flight() -> Iterator[None]:
+    global _inflight
+    with _inflight_done:
+        _inflight += 1
+    try:
+        yield
+    finally:
+        with _inflight_done:
+            _inflight -= 1
+            _inflight_done.notify_all()
+
+
+def requests_in_flight() -> int:
+    return _inflight
 
 
 def get_server(*, threads: int | None = None, port: int | None = None) -> EmbeddedServer:
@@ -193,6 +217,8 @@ def stop_server() -> None:
     with _server_lock:
         server, _server = _server, None
     if server is not None:
+        with _inflight_done:
+            _inflight_done.wait_for(lambda: _inflight == 0, timeout=STOP_WAIT_S)
         server.stop()
 
 
@@ -285,7 +311,8 @@ class EmbeddedChatModel(BaseChatModel):
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = self._client.post(f"{self.base_url}/completion", json=body)
+            with _request_in_flight():
+                response = self._client.post(f"{self.base_url}/completion", json=body)
         except httpx.TimeoutException as exc:
             raise ModelError(f"the embedded model did not answer within {self.timeout_s:.0f} s") from exc
         except httpx.HTTPError as exc:
@@ -311,7 +338,8 @@ class EmbeddedChatModel(BaseChatModel):
         self._local.timings = None  # a stream we hang up on early never gets its timings
         body = self._body(prompt, stream=True)
         try:
-            with self._client.stream("POST", f"{self.base_url}/completion", json=body) as response:
+            url = f"{self.base_url}/completion"
+            with _request_in_flight(), self._client.stream("POST", url, json=body) as response:
                 if response.status_code != 200:
                     response.read()
                     raise ModelError(
