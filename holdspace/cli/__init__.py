@@ -21,7 +21,8 @@ _COMMAND_MODULES = [
     "holdspace.cli.retrieval_cmds",  # retrieve, ingest, eval retrieval
     "holdspace.cli.scoring_cmds",  # score, eval moves
     "holdspace.cli.model_cmds",  # models
-    "holdspace.cli.storage_cmds",  # db, users
+    "holdspace.cli.storage_cmds",  # db, users, sessions
+    "holdspace.cli.assignment_cmds",  # sets, assign
 ]
 
 for _name in _COMMAND_MODULES:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from holdspace.services.reports import Report, dimension_title, profile_text
+from holdspace.services.reports import Report, dimension_title, interrupt_cue, profile_text
 
 DEJAVU_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&=])")
@@ -51,6 +51,14 @@ def _speaker(record: dict[str, Any]) -> str:
     if role == "system":
         return "Session"
     return str(record.get("speaker", ""))
+
+
+def _heading(report: Report, index: int) -> str:
+    """ "Turn 2 · Marcus (talks over Dana)": who spoke, and how when it matters."""
+    records = report.transcript.records
+    record = records[index]
+    cue = interrupt_cue(records, index, bool(report.scenario and report.scenario.crosstalk))
+    return f"Turn {record.get('turn', 0)} · {_speaker(record)}" + (f" ({cue})" if cue else "")
 
 
 def _moves_text(record: dict[str, Any]) -> str:
@@ -151,9 +159,9 @@ def to_markdown(report: Report) -> str:
     if profile_text(review.profile):
         out += [esc(profile_text(review.profile)), ""]
     out += ["## Transcript", ""]
-    for entry in report.transcript.entries:
+    for index, entry in enumerate(report.transcript.entries):
         record = entry.record
-        out.append(f"**Turn {record.get('turn', 0)} · {esc(_speaker(record))}**")
+        out.append(f"**{esc(_heading(report, index))}**")
         out.append("")
         for line in str(record.get("text", "")).splitlines() or [""]:
             out.append(f"> {esc(line)}")
@@ -240,9 +248,9 @@ def to_pdf(report: Report) -> bytes:
                 write(f"- {prefix}{item.text}", 10, gap=0.5)
             pdf.ln(2)
     write("Transcript", 13, bold=True)
-    for entry in report.transcript.entries:
+    for index, entry in enumerate(report.transcript.entries):
         record = entry.record
-        write(f"Turn {record.get('turn', 0)} · {_speaker(record)}", 10, bold=True, gap=0.5)
+        write(_heading(report, index), 10, bold=True, gap=0.5)
         write(str(record.get("text", "")), 10, gap=1)
         if record.get("role") == "facilitator":
             for label, value in _annotations(record):

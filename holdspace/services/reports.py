@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,28 @@ def final_airtime(records: list[dict[str, Any]]) -> dict[str, int]:
         if airtime is not None:
             return {str(k): int(v) for k, v in airtime.items()}
     return {}
+
+
+def interrupt_cue(records: Sequence[dict[str, Any]], index: int, crosstalk: bool = False) -> str | None:
+    """What to say above a member's line that cuts in, or None for any other record.
+
+    A line whose stored intent is `interrupt` "cuts in"; in a scenario with crosstalk, a line that follows
+    another member's line in the same round "talks over" that member (the director puts the dominant
+    member's beat right after a scripted one, e.g. Dana starts to speak and Marcus talks over her).
+    Only the records before `index` are read, so the live room can say it as soon as the line arrives.
+    """
+    record = records[index]
+    if record.get("role") != "member" or record.get("intent") != "interrupt":
+        return None
+    if crosstalk and index > 0:
+        previous = records[index - 1]
+        if (
+            previous.get("role") == "member"
+            and previous.get("turn") == record.get("turn")
+            and previous.get("speaker") != record.get("speaker")
+        ):
+            return f"talks over {previous.get('speaker')}"
+    return "cuts in"
 
 
 def _number(value: Any) -> str:

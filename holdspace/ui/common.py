@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from holdspace.services.accounts import AccountError, UserInfo
+from holdspace.services.assignments import AssignmentError
 from holdspace.services.exports import escape_markdown
 from holdspace.services.sessions_service import SessionError
 
@@ -159,14 +160,25 @@ def speaker_look(record: dict[str, Any], personas: dict[str, Any]) -> tuple[str,
     return name, getattr(persona, "avatar", None) or "🙂", name
 
 
-def chat_record(record: dict[str, Any], personas: dict[str, Any], container: Any = None) -> None:
-    """One transcript record as a chat message: the speaker's name, then the text exactly as written."""
+def cue_caption(target: Any, cue: str | None) -> None:
+    """A member's delivery in words above the line (e.g. "cuts in", "talks over Dana"): text, so it does not
+    rest on colour and a screen reader says it."""
+    if cue:
+        target.caption(f"*{esc(cue)}*")
+
+
+def chat_record(
+    record: dict[str, Any], personas: dict[str, Any], container: Any = None, cue: str | None = None
+) -> None:
+    """One transcript record as a chat message: the speaker's name, how the line was delivered when that
+    matters (`cue`), then the text exactly as written."""
     if record.get("role") == "system":
         (container or st).info(esc(record.get("text", "")), icon=SYSTEM_AVATAR)
         return
     name, avatar, label = speaker_look(record, personas)
     message = (container or st).chat_message(name, avatar=avatar)
     message.markdown(f"**{esc(label)}**")
+    cue_caption(message, cue)
     message.text(str(record.get("text", "")))
 
 
@@ -176,7 +188,7 @@ def run_page(render: Callable[[], None]) -> None:
     (the traceback goes to the server log, never to the page)."""
     try:
         render()
-    except (SessionError, AccountError) as exc:
+    except (SessionError, AccountError, AssignmentError) as exc:
         st.error(str(exc))
     except Exception as exc:  # noqa: BLE001 - the page must not show a traceback
         log.exception("page failed")

@@ -12,8 +12,8 @@ KEY = "live_session"
 CURRENT = "current_session_id"
 
 
-def start(user_id: int, scenario_id: str) -> LiveSession:
-    live = sessions_service.start_session(user_id, scenario_id)
+def start(user_id: int, scenario_id: str, assignment_id: int | None = None) -> LiveSession:
+    live = sessions_service.start_session(user_id, scenario_id, assignment_id=assignment_id)
     st.session_state[KEY] = live
     st.session_state[CURRENT] = live.id
     return live

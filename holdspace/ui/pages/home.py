@@ -1,10 +1,13 @@
-"""Home: continue a session, see assignments, and pick a scenario from the library after its briefing."""
+"""Home: continue a session, work through assigned scenario sets, and pick a scenario from the library
+after its briefing. An assigned scenario starts through the same briefing (and content-note consent) as the
+library's, and its session is linked to the assignment."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from holdspace.services import catalogue, sessions_service
+from holdspace.services import assignments, catalogue, sessions_service
+from holdspace.services.assignments import AssignmentInfo, ScenarioProgress
 from holdspace.services.catalogue import ScenarioCard
 from holdspace.ui.common import esc, go, require_user, run_page, show_flash, status_label, when
 from holdspace.ui.live import start
@@ -22,15 +25,10 @@ def render() -> None:
     st.title("Practice library")
     show_flash()
     _continue_section(user.id)
-    if not user.is_trainer:
-        with st.container(border=True):
-            st.subheader("Your assignments")
-            st.caption(
-                "When your trainer assigns scenario sets, they appear here with their due dates. "
-                "Until then, practise anything in the library below."
-            )
-
     cards = catalogue.scenario_cards()
+    if not user.is_trainer:
+        _assignments_section(user.id, {card.id: card for card in cards})
+
     if not cards:
         st.warning(
             "The scenario library is empty. Scenarios live in the `scenarios/` folder; run "
@@ -63,14 +61,81 @@ def _continue_section(user_id: int) -> None:
             go("practice", s=info.id)
 
 
-def _scenario(card: ScenarioCard, user_id: int) -> None:
+def _assignments_section(user_id: int, cards: dict[str, ScenarioCard]) -> None:
+    mine = assignments.assignments_for(user_id)
+    with st.container(border=True):
+        st.subheader("Your assignments")
+        if not mine:
+            st.caption(
+                "Nothing assigned to you yet. When your trainer assigns a set of scenarios, it shows up here "
+                "with its due date; until then, practise anything in the library below."
+            )
+            return
+        for assignment in sorted(mine, key=lambda a: a.complete):  # open ones first, in due-date order
+            _assignment(assignment, user_id, cards)
+
+
+def _assignment(assignment: AssignmentInfo, user_id: int, cards: dict[str, ScenarioCard]) -> None:
+    parts = [f"**{esc(assignment.set_name)}**", f"{assignment.done} of {assignment.total} done"]
+    if assignment.due_date is not None:
+        parts.append(f"due {assignment.due_date.isoformat()}")
+    if assignment.overdue:
+        parts.append("⚠️ **overdue**")
+    elif assignment.complete:
+        parts.append("✅ **complete**")
+    st.markdown(" · ".join(parts))
+    if assignment.set_description:
+        st.caption(esc(assignment.set_description))
+    for item in assignment.items:
+        _assigned_scenario(assignment, item, user_id, cards.get(item.scenario_id))
+
+
+PROGRESS_MARKS = {"completed": "✅", "in_progress": "▶️", "not_started": "○"}
+OPEN_BRIEFING = "assigned_briefing"
+
+
+def _assigned_scenario(
+    assignment: AssignmentInfo, item: ScenarioProgress, user_id: int, card: ScenarioCard | None
+) -> None:
+    cols = st.columns([5, 1])
+    label = item.label
+    if item.state == "not_started" and item.attempts:
+        label += f" (tried {item.attempts}×, not finished)"
+    cols[0].markdown(f"{PROGRESS_MARKS[item.state]} {esc(item.title)} — {esc(label)}")
+    key = f"{assignment.id}_{item.scenario_id}"
+    if item.state == "in_progress" and item.session_id is not None:
+        if cols[1].button("Continue", key=f"continue_{key}", help=f"Continue {item.title}"):
+            go("practice", s=item.session_id)
+    elif item.state == "completed" and item.session_id is not None:
+        if cols[1].button("Report", key=f"areport_{key}", help=f"Open your report for {item.title}"):
+            go("report", s=item.session_id)
+    elif card is None:
+        cols[1].button("Start", key=f"astart_{key}", disabled=True, help="This scenario is no longer in the library.")
+    elif cols[1].button("Start", key=f"astart_{key}", help=f"Read the briefing of {item.title} and start it"):
+        st.session_state[OPEN_BRIEFING] = key
+    if card is not None and item.state == "not_started" and st.session_state.get(OPEN_BRIEFING) == key:
+        # The library's own briefing and start path, for this assignment.
+        _scenario(card, user_id, assignment_id=assignment.id, key_prefix=f"a{assignment.id}_", expanded=True)
+        if st.button("Close the briefing", key=f"close_{key}"):
+            st.session_state.pop(OPEN_BRIEFING, None)
+            st.rerun()
+
+
+def _scenario(
+    card: ScenarioCard,
+    user_id: int,
+    *,
+    assignment_id: int | None = None,
+    key_prefix: str = "",
+    expanded: bool = False,
+) -> None:
     with st.container(border=True):
         st.subheader(card.title)
         st.caption(
             " · ".join(esc(x) for x in (card.group_type, card.challenge, card.stage, card.difficulty))
             + f" · up to {card.max_turns} replies"
         )
-        with st.expander("Briefing: the group, its members and the objectives", expanded=False):
+        with st.expander("Briefing: the group, its members and the objectives", expanded=expanded):
             st.markdown(card.briefing)
             st.markdown("**Members**")
             for member in card.members:
@@ -82,11 +147,13 @@ def _scenario(card: ScenarioCard, user_id: int) -> None:
         if card.content_note:
             st.warning(f"Content note: {esc(card.content_note)}", icon="⚠️")
             ready = st.checkbox(
-                "I have read the content note and want to start this scenario", key=f"consent_{card.id}"
+                "I have read the content note and want to start this scenario",
+                key=f"consent_{key_prefix}{card.id}",
             )
-        if st.button("Start this scenario", key=f"start_{card.id}", type="primary", disabled=not ready):
+        if st.button("Start this scenario", key=f"start_{key_prefix}{card.id}", type="primary", disabled=not ready):
             with st.spinner("Gathering the group…"):
-                live = start(user_id, card.id)
+                live = start(user_id, card.id, assignment_id=assignment_id)
+            st.session_state.pop(OPEN_BRIEFING, None)
             go("practice", s=live.id)
 
 

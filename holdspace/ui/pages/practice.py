@@ -14,11 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from holdspace.services import coaching, sessions_service
+from holdspace.services.reports import interrupt_cue
 from holdspace.services.sessions_service import LiveSession, SessionError
 from holdspace.ui import live as live_state
 from holdspace.ui.common import (
     SESSION_PARAM,
     chat_record,
+    cue_caption,
     esc,
     flash,
     go,
@@ -82,8 +84,9 @@ def render() -> None:
     with chat:
         for notice in dict.fromkeys([*live.notices, *live.engine.notices]):  # each once, in order
             st.warning(esc(notice))
-        for record in live.records:
-            chat_record(record, personas)
+        records = live.records
+        for index, record in enumerate(records):
+            chat_record(record, personas, cue=interrupt_cue(records, index, live.scenario.crosstalk))
     reply = st.chat_input(
         "Your reply to the group" if not live.ended else "This session has ended",
         key="reply_input",
@@ -164,7 +167,7 @@ def _play_round(live: LiveSession, reply: str, personas: dict[str, Any]) -> None
                     st.markdown(f"**{esc(label)}**")
                     st.text(partial + " …")
             elif event.kind == "line" and event.record is not None:
-                _reveal(placeholder or st.empty(), event.record, personas)
+                _reveal(placeholder or st.empty(), event.record, personas, _cue(live, event.record))
                 placeholder = None
             elif event.kind == "notice":
                 st.warning(esc(event.text))
@@ -183,14 +186,25 @@ def _play_round(live: LiveSession, reply: str, personas: dict[str, Any]) -> None
         )
 
 
-def _reveal(target: Any, record: dict[str, Any], personas: dict[str, Any]) -> None:
-    """Replace the typing indicator with the line, written out quickly word by word."""
+def _cue(live: LiveSession, record: dict[str, Any]) -> str | None:
+    """The cue of a line just produced (it is the newest record, or very near the end)."""
+    records = live.records
+    for index in range(len(records) - 1, max(-1, len(records) - 4), -1):
+        if records[index] is record:
+            return interrupt_cue(records, index, live.scenario.crosstalk)
+    return None
+
+
+def _reveal(target: Any, record: dict[str, Any], personas: dict[str, Any], cue: str | None = None) -> None:
+    """Replace the typing indicator with the line (and its cue, e.g. "cuts in"), written out quickly word
+    by word."""
     name, avatar, label = speaker_look(record, personas)
     text = str(record.get("text", ""))
     words = text.split(" ")
     delay = min(REVEAL_SECONDS_PER_WORD, REVEAL_MAX_SECONDS / max(1, len(words)))
     with target.chat_message(name, avatar=avatar):
         st.markdown(f"**{esc(label)}**")
+        cue_caption(st, cue)
         body = st.empty()
         step = max(1, len(words) // 12)
         for end in range(step, len(words), step):

@@ -18,6 +18,7 @@ from holdspace.services.reports import (
     build_report,
     dimension_label,
     dimension_title,
+    interrupt_cue,
     profile_text,
 )
 from holdspace.services.sessions_service import TranscriptEntry
@@ -70,8 +71,10 @@ def render() -> None:
     _review(report)
     st.header("Transcript")
     st.caption("Your replies carry the moves detected, the scores, feedback and the guide passages behind it.")
-    for entry in report.transcript.entries:
-        _entry(entry, personas)
+    records = report.transcript.records
+    crosstalk = bool(report.scenario and report.scenario.crosstalk)
+    for index, entry in enumerate(report.transcript.entries):
+        _entry(entry, personas, interrupt_cue(records, index, crosstalk))
     if info.user_id == user.id:
         _note_form(report, user)
     _exports(report)
@@ -155,9 +158,9 @@ def _review(report: Report) -> None:
         st.caption(profile_text(report.review.profile))
 
 
-def _entry(entry: TranscriptEntry, personas: dict[str, Any]) -> None:
+def _entry(entry: TranscriptEntry, personas: dict[str, Any], cue: str | None = None) -> None:
     record = entry.record
-    chat_record(record, personas)
+    chat_record(record, personas, cue=cue)
     if record.get("role") == "facilitator":
         overall = record.get("overall")
         title = f"Turn {record.get('turn')}: moves, scores and coaching"
