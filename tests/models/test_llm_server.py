@@ -127,3 +127,32 @@ def test_prefetch_leaves_little_but_the_reply_to_read(llama_server: EmbeddedServ
     timings = model.last_timings
     assert timings is not None and timings.prompt_total > 150
     assert timings.prompt_tokens < 0.25 * timings.prompt_total  # the rest came from the prefetched cache
+
+
+EXIT_WITH_REQUEST_IN_FLIGHT = """
+import threading
+from holdspace.models.base import ChatMessage, ChatPrompt, GenerationOptions
+from holdspace.models.embedded import EmbeddedChatModel, get_server, requests_in_flight
+import time
+
+get_server(threads=1, port=0)
+model = EmbeddedChatModel()
+long = ChatPrompt((ChatMessage("system", "You are Sam. " + "I talk about my week. " * 150),), "",
+                  GenerationOptions(max_tokens=0))
+threading.Thread(target=model.prefetch, args=(long,), daemon=True).start()
+deadline = time.time() + 10
+while requests_in_flight() == 0 and time.time() < deadline:
+    time.sleep(0.01)
+print("in flight:", requests_in_flight(), flush=True)
+"""  # the interpreter exits with the prefetch still being read; atexit stops the server
+
+
+def test_process_exits_while_a_prefetch_is_in_flight(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_WITH_REQUEST_IN_FLIGHT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "in flight: 1" in done.stdout
