@@ -212,9 +212,19 @@ class ModelRenderer:
             return False
         return True
 
-    def prefetch_async(self, requests: Sequence[LineRequest]) -> threading.Thread:
-        """`prefetch` each request in order on a daemon thread; returns the thread (join it if you wait)."""
-        thread = threading.Thread(target=lambda: [self.prefetch(r) for r in requests], daemon=True)
+    def prefetch_async(
+        self, requests: Sequence[LineRequest], cancel: threading.Event | None = None
+    ) -> threading.Thread:
+        """`prefetch` each request in order on a daemon thread; returns the thread (join it if you wait).
+        Setting `cancel` skips the requests not sent yet: a round that starts must not queue behind them."""
+
+        def run() -> None:
+            for request in requests:
+                if cancel is not None and cancel.is_set():
+                    return
+                self.prefetch(request)
+
+        thread = threading.Thread(target=run, daemon=True)
         thread.start()
         return thread
 

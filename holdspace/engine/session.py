@@ -153,6 +153,7 @@ class GroupSession:
         self.end_message = ""
         self.notices: list[str] = []
         self._intents: list[str] = []
+        self._prefetch_cancel = threading.Event()
         for line in scenario.opening:
             self._member_line(line.speaker, line.text, "answer")
         self._prefetch()
@@ -175,6 +176,7 @@ class GroupSession:
         reply = reply.strip()
         if not reply:
             raise ValueError("the reply is empty")
+        self._prefetch_cancel.set()  # warming what is left would only delay this round's lines
         state = self.state
         state.turn += 1
         context = list(self.utterances[-RECENT_TURNS:])
@@ -366,11 +368,16 @@ class GroupSession:
 
     def _prefetch(self) -> None:
         """Warm the model's prompt cache for each member's next line while the trainee types (model
-        renderers only; an optimisation that never fails a session)."""
+        renderers only; an optimisation that never fails a session). The likeliest speakers go first,
+        and the next reply cancels whatever has not been sent."""
         warm = getattr(self.renderer, "prefetch_async", None)
         if self.prefetch and callable(warm) and not self.ended:
-            present = [n for n, m in self.state.members.items() if m.present]
-            warm([self._request(name, "answer", "") for name in present])
+            state = self.state
+            present = [n for n, m in state.members.items() if m.present]
+            pull = {n: self.personas[n].tendencies.talkativeness * (1.0 - state.members[n].restraint) for n in present}
+            present.sort(key=lambda n: (-pull[n], n))
+            self._prefetch_cancel = threading.Event()
+            warm([self._request(name, "answer", "") for name in present], self._prefetch_cancel)
 
     def _render_beat(
         self, beat: Beat, request: LineRequest, stream: _LineStream | None = None

@@ -310,3 +310,29 @@ def test_prefetch_is_sent_only_to_backends_that_can_and_never_raises() -> None:
     assert not renderer(Warmable(), capable=True).prefetch(request())
     renderer(model).prefetch_async([request(), request("deflect")]).join(5)
     assert len(model.warmed) == 3
+
+
+def test_prefetch_stops_sending_once_cancelled() -> None:
+    import threading
+
+    sent = threading.Event()
+    release = threading.Event()
+
+    class Slow(ScriptedChatModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.warmed: list[ChatPrompt] = []
+
+        def prefetch(self, prompt: ChatPrompt) -> None:
+            self.warmed.append(prompt)
+            sent.set()
+            release.wait(5)
+
+    model = Slow()
+    cancel = threading.Event()
+    thread = renderer(model).prefetch_async([request(), request("deflect"), request("support")], cancel)
+    assert sent.wait(5)
+    cancel.set()  # a round starts while the first prompt is being read
+    release.set()
+    thread.join(5)
+    assert len(model.warmed) == 1

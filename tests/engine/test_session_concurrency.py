@@ -107,3 +107,27 @@ def test_prefetch_and_concurrency_follow_the_renderer_unless_told() -> None:
     assert gated.concurrent_lines
     told = GroupSession(scenario, library.personas_for(scenario), renderer=GatedRenderer(1), concurrent_lines=False)
     assert not told.concurrent_lines
+
+
+def test_the_next_reply_cancels_prefetching_and_likely_speakers_are_warmed_first() -> None:
+    import threading
+
+    class Warming(AuthoredRenderer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[tuple[list[str], threading.Event]] = []
+
+        def prefetch_async(self, requests, cancel):
+            self.batches.append(([r.speaker for r in requests], cancel))
+
+    library = get_library()
+    scenario = library.scenario("dominating-member")
+    personas = library.personas_for(scenario)
+    warming = Warming()
+    session = GroupSession(scenario, personas, seed=0, renderer=warming, prefetch=True)
+    first, cancel = warming.batches[0]
+    dominant = next(m.name for m in scenario.members if m.role == "dominant")
+    assert first[0] == dominant and sorted(first) == sorted(personas)
+    assert not cancel.is_set()
+    session.play_turn("Welcome, everyone. How has your week been?")
+    assert cancel.is_set() and len(warming.batches) == 2 and not warming.batches[1][1].is_set()
