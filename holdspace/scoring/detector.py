@@ -196,14 +196,16 @@ def featurize(
 def n_features() -> int:
     from holdspace.scoring import prototypes as P
 
-    return 3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + 3 * len(P.labels()) + 3 * 384
+    return (
+        3 * len(F.SENTENCE_FEATURES) + len(F.REPLY_FEATURES) + len(F.NGRAM_FEATURES) + 3 * len(P.labels()) + 3 * 384
+    )
 
 
 def feature_names() -> list[str]:
     names = [f"{pool}:{n}" for pool in ("any", "question", "statement") for n in F.SENTENCE_FEATURES]
     from holdspace.scoring import prototypes as P
 
-    names += list(F.REPLY_FEATURES)
+    names += list(F.REPLY_FEATURES) + list(F.NGRAM_FEATURES)
     names += [f"proto:{pool}:{label}" for pool in ("any", "question", "statement") for label in P.labels()]
     names += [f"emb_mean_{i}" for i in range(384)] + [f"emb_q_{i}" for i in range(384)]
     names += [f"emb_s_{i}" for i in range(384)]

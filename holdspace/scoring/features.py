@@ -10,6 +10,7 @@ the evidence for a move.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -260,6 +261,13 @@ REPLY_FEATURES: tuple[str, ...] = (
     "empty",
     *(f"rule:{label}" for label in rules._ORDER),
 )
+#: Word unigrams and bigrams of the reply, hashed into this many buckets (no vocabulary to ship or fit). They
+#: catch wording the rules and the sentence embeddings both miss ("you knew", "is a", "no wonder") and cost
+#: next to nothing, so the fast model reads them too.
+NGRAM_BUCKETS = 1024
+NGRAM_WEIGHT = 1.0
+NGRAM_FEATURES: tuple[str, ...] = tuple(f"ngram:{i}" for i in range(NGRAM_BUCKETS))
+_NGRAM_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[?!]")
 _RULES = rules.RuleMoveDetector()
 
 
@@ -392,7 +400,7 @@ class ReplyFeatures:
 
     sentences: list[str]
     sentence_flags: np.ndarray  # (n_sentences, len(SENTENCE_FEATURES))
-    reply_vector: np.ndarray  # (len(REPLY_FEATURES),)
+    reply_vector: np.ndarray  # (len(REPLY_FEATURES) + NGRAM_BUCKETS,)
     names: list[str] = field(default_factory=list)
 
 
@@ -437,8 +445,25 @@ def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_o
     )
     # The engine's rule detector's own decision, one flag per move (its if/elif order encodes conventions).
     fired = {m.label for m in _RULES.detect(reply, context, names)} if sentences else set()
-    rv = np.concatenate([rv, np.array([label in fired for label in rules._ORDER], dtype=np.float32)])
+    rv = np.concatenate(
+        [rv, np.array([label in fired for label in rules._ORDER], dtype=np.float32), ngram_vector(reply, names)]
+    )
     return ReplyFeatures(sentences, flags, rv, list(names))
+
+
+def ngram_vector(reply: str, names: Sequence[str] = ()) -> np.ndarray:
+    """Binary hashed unigrams and bigrams, L2-normalised; member names become one token so a name seen in
+    training does not stand for a move."""
+    text = reply.lower()
+    for name in names:
+        text = re.sub(rf"\b{re.escape(name.lower())}\b", " nameword ", text)
+    tokens = _NGRAM_TOKEN.findall(text)
+    grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    v = np.zeros(NGRAM_BUCKETS, np.float32)
+    for gram in set(grams):
+        v[zlib.crc32(gram.encode("utf-8")) % NGRAM_BUCKETS] = 1.0
+    norm = float(np.linalg.norm(v))
+    return v * (NGRAM_WEIGHT / norm) if norm else v
 
 
 def pool_flags(flags: np.ndarray) -> np.ndarray:
