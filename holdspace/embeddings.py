@@ -156,6 +156,18 @@ class Embedder:
             self.texts_encoded += len(texts)
         return out
 
+    def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Put vectors computed in a batch into the cache `encode_one` reads (short texts only)."""
+        with self._lock:
+            for text, vec in zip(texts, vectors, strict=True):
+                if len(text) <= CACHE_MAX_CHARS:
+                    vec = np.array(vec, dtype=np.float32)
+                    vec.setflags(write=False)
+                    self._cache[text] = vec
+                    self._cache.move_to_end(text)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one string; short strings (queries, replies) are served from a small LRU cache."""
         cacheable = len(text) <= CACHE_MAX_CHARS

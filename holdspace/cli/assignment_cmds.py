@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 
+from holdspace.cli.errors import fail as _fail
+
 sets_app = typer.Typer(help="Scenario sets: named selections of library scenarios.", no_args_is_help=True)
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
 
 
 @sets_app.command("add")

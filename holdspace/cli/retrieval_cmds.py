@@ -12,12 +12,8 @@ from pathlib import Path
 
 import typer
 
+from holdspace.cli.errors import fail as _fail
 from holdspace.cli.eval_group import attach
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=1)
 
 
 def _announce_build(n_texts: int) -> None:

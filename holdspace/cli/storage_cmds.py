@@ -9,14 +9,12 @@ from typing import Annotated
 
 import typer
 
+from holdspace.cli.errors import fail as _fail
+
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts: add trainers and trainees.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Practice sessions: export transcripts.", no_args_is_help=True)
 
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
 
 
 @db_app.command("upgrade")

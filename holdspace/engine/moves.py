@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from holdspace.engine.types import Move, Utterance
@@ -245,28 +246,32 @@ def _is_question(sentence: str) -> bool:
                          s, re.IGNORECASE)) and len(s.split()) >= 3 and not REFLECTION.search(s)
 
 
+@lru_cache(maxsize=8192)
+def name_rx(name: str) -> re.Pattern[str]:
+    """`name` as a whole word, any case. Cached here: a scored file mentions hundreds of names, more than
+    the `re` module's own cache holds, and recompiling them was a tenth of the time spent scoring."""
+    return re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
+def _vocative_rx(name: str) -> re.Pattern[str]:
+    n = re.escape(name)
+    return re.compile(
+        rf"(?:^|[.!?]\s+|\n)\s*(?:(?:and|so|okay|ok|hey|hi|thanks|thank you|now|well)[, ]+)?{n}\s*[,\-—:!?]"
+        rf"|,\s*{n}\s*(?:[.!?,]|$)"
+        rf"|\b(?:you|thank you|thanks),?\s+{n}\b",
+        re.IGNORECASE,
+    )
+
+
 def named_members(reply: str, members: Sequence[str]) -> list[str]:
-    found = []
-    for name in members:
-        if re.search(rf"\b{re.escape(name)}\b", reply, re.IGNORECASE):
-            found.append(name)
-    return found
+    return [name for name in members if name_rx(name).search(reply)]
 
 
 def addressed_members(reply: str, members: Sequence[str]) -> list[str]:
     """Members spoken *to* (vocative: "Sam, ...", "..., Sam?", "Sam -"), not merely spoken about
     ("what do others want Sam to know?" addresses the others)."""
-    found = []
-    for name in members:
-        n = re.escape(name)
-        vocative = (
-            rf"(?:^|[.!?]\s+|\n)\s*(?:(?:and|so|okay|ok|hey|hi|thanks|thank you|now|well)[, ]+)?{n}\s*[,\-—:!?]"
-            rf"|,\s*{n}\s*(?:[.!?,]|$)"
-            rf"|\b(?:you|thank you|thanks),?\s+{n}\b"
-        )
-        if re.search(vocative, reply, re.IGNORECASE):
-            found.append(name)
-    return found
+    return [name for name in members if _vocative_rx(name).search(reply)]
 
 
 class RuleMoveDetector:

@@ -13,6 +13,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -282,11 +283,16 @@ def _echo(sentence: str, heard: frozenset[str]) -> bool:
     return bool(content) and len(content & heard) / len(content) >= 0.4
 
 
+@lru_cache(maxsize=8192)
+def _strip_rx(name: str) -> re.Pattern[str]:
+    return re.compile(rf"\s*,?\s*\b{re.escape(name)}\b\s*,?", re.I)
+
+
 def _strip_names(sentence: str, names: Sequence[str]) -> str:
     """The sentence without the member names it addresses ("Lorna, what ..." -> "what ...")."""
     core = sentence
     for name in names:
-        core = re.sub(rf"\s*,?\s*\b{re.escape(name)}\b\s*,?", " ", core, flags=re.I)
+        core = _strip_rx(name).sub(" ", core)
     core = re.sub(r"\s+([?.!])", r"\1", core).strip(" ,")
     return core
 
@@ -343,7 +349,7 @@ def sentence_vector(sentence: str, names: Sequence[str], heard: frozenset[str] =
         "negative_tone": bool(_NEGATIVE_TONE.search(s)),
         "digit": bool(_DIGIT.search(s)),
         "filler": bool(_FILLER_ONLY.match(s)),
-        "names": any(re.search(rf"\b{re.escape(n)}\b", s, re.I) for n in names),
+        "names": any(rules.name_rx(n).search(s) for n in names),
         "statement": not is_q,
         "you_statement": (not is_q) and bool(_YOU_START.search(core)),
         "exclaim": s.endswith("!"),
@@ -456,7 +462,7 @@ def ngram_vector(reply: str, names: Sequence[str] = ()) -> np.ndarray:
     training does not stand for a move."""
     text = reply.lower()
     for name in names:
-        text = re.sub(rf"\b{re.escape(name.lower())}\b", " nameword ", text)
+        text = rules.name_rx(name).sub(" nameword ", text)
     tokens = _NGRAM_TOKEN.findall(text)
     grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     v = np.zeros(NGRAM_BUCKETS, np.float32)

@@ -374,18 +374,38 @@ class CitationCache:
                 return None
         return self._retriever
 
-    def cite(self, finding: Finding, moment: Moment, sections: Sequence[str] = (), k: int = 2) -> list[dict[str, str]]:
+    @staticmethod
+    def _key_and_query(finding: Finding, moment: Moment) -> tuple[tuple[str, ...], str]:
         situation = sorted(t for t in moment.tags if t in ("disclosure", "risk", "anger", "monologue", "quiet"))
         key = (finding.key, *situation[:2], "group" if not moment.one_to_one else "one")
+        query = CITATION_QUERIES.get(finding.key, CITATION_QUERIES["other"])
+        if situation:
+            query += " " + " ".join(situation[:2])
+        return key, query
+
+    def warm(self, pairs: Sequence[tuple[Finding, Moment]]) -> None:
+        """Embed, in one batch, the queries of the (finding, moment) pairs not cited yet, so that citing a
+        file of replies costs one embedding pass instead of one per distinct situation."""
+        with self._lock:
+            queries = sorted({q for k, q in (self._key_and_query(f, m) for f, m in pairs) if k not in self._cache})
+        retriever = self._get_retriever() if queries else None
+        embedder = getattr(retriever, "embedder", None)
+        remember = getattr(embedder, "remember", None)
+        if not callable(remember):
+            return
+        try:
+            remember(queries, embedder.encode(queries))  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - warming is an optimisation; cite() still works without it
+            log.info("could not pre-embed guide queries: %s", exc)
+
+    def cite(self, finding: Finding, moment: Moment, sections: Sequence[str] = (), k: int = 2) -> list[dict[str, str]]:
+        key, query = self._key_and_query(finding, moment)
         with self._lock:
             if key in self._cache:
                 return [dict(c) for c in self._cache[key]]
         retriever = self._get_retriever()
         citations: list[dict[str, str]] = []
         if retriever is not None:
-            query = CITATION_QUERIES.get(finding.key, CITATION_QUERIES["other"])
-            if situation:
-                query += " " + " ".join(situation[:2])
             try:
                 found = retriever.search(query, k=8)  # type: ignore[attr-defined]
                 preferred = [p for p in found if p.source in set(sections)]

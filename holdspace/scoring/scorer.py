@@ -111,6 +111,10 @@ def _shape(parsed: F.ReplyFeatures) -> ReplyShape:
     return ReplyShape(n_q, n_closed, max(1, len(parsed.sentences)), words)
 
 
+#: placeholder for citations a batch fills in after embedding all its guide queries at once
+_DEFERRED: list[dict[str, str]] = []
+
+
 class DeterministicScorer:
     """The default judge: offline, deterministic, fast."""
 
@@ -140,10 +144,18 @@ class DeterministicScorer:
     def score_many(self, requests: Sequence[ScoreRequest]) -> list[ScoredReply]:
         items = [make_item(r.reply, r.context, r.members) for r in requests]
         analysed = self.detector.analyse(items)
-        return [
-            self._score(req, item, moves, parsed)
+        pending: list[tuple[Finding, Moment, dict[str, int | None]]] = []
+        results = [
+            self._score(req, item, moves, parsed, pending)
             for req, item, (moves, parsed) in zip(requests, items, analysed, strict=True)
         ]
+        if self.with_citations:
+            # The guide queries of the whole batch are embedded in one pass, then each reply is cited.
+            self.citations.warm([(finding, moment) for finding, moment, _ in pending])
+            for result, (finding, moment, scores) in zip(results, pending, strict=True):
+                if result.citations is _DEFERRED:
+                    result.citations = self._citations(finding, moment, scores)
+        return results
 
     def score_one(self, request: ScoreRequest) -> ScoredReply:
         return self.score_many([request])[0]
@@ -153,7 +165,16 @@ class DeterministicScorer:
         context = request.context
         return from_situation(request.situation, context) if request.situation is not None else read_context(context)
 
-    def _score(self, request: ScoreRequest, item: Item, moves: list[Move], parsed: F.ReplyFeatures) -> ScoredReply:
+    def _score(
+        self,
+        request: ScoreRequest,
+        item: Item,
+        moves: list[Move],
+        parsed: F.ReplyFeatures,
+        deferred: list[tuple[Finding, Moment, dict[str, int | None]]] | None = None,
+    ) -> ScoredReply:
+        """Score one reply. With `deferred`, citations are left for the caller (marked `_DEFERRED`) and
+        what they need is appended to it, one entry per reply."""
         raw = request.reply or ""
         text = item.reply
         notes: list[str] = []
@@ -162,6 +183,8 @@ class DeterministicScorer:
         if not text.strip():
             flags.add("empty")
             finding = find([], {}, moment, 0, 0, flags)
+            if deferred is not None:
+                deferred.append((finding, moment, {}))
             return ScoredReply(
                 request.id,
                 [],
@@ -200,7 +223,11 @@ class DeterministicScorer:
         finding = find(moves, scores, moment, shape.n_closed, shape.n_words, flags)
         low = overall is not None and (overall < ALTERNATIVE_BELOW or min(present) <= 2)
         alt = alternative(finding, moment) if (low or not finding.positive) else None
-        citations = self._citations(finding, moment, scores) if self.with_citations else []
+        if deferred is not None:
+            deferred.append((finding, moment, scores))
+            citations = _DEFERRED if self.with_citations else []
+        else:
+            citations = self._citations(finding, moment, scores) if self.with_citations else []
         feedback = finding.sentence[:1].upper() + finding.sentence[1:]
         return ScoredReply(request.id, moves, scores, overall, feedback, alt, citations, notes)
 

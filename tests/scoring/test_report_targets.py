@@ -31,14 +31,14 @@ def table() -> dict:
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 5: F1 target not met yet, see evaluation/REPORT.md")
 #: What the shipped detector measures today: a floor it must not fall below while the targets are worked on.
 FLOORS = {
-    "reflection": 0.66,
-    "information": 0.63,
+    "reflection": 0.65,
+    "information": 0.61,
     "judgment": 0.61,
-    "advice": 0.66,
+    "advice": 0.65,
     "open_question": 0.86,
-    "closed_question": 0.76,
+    "closed_question": 0.78,
 }
-NOT_MET_YET = {"reflection", "closed_question"}
+NOT_MET_YET = {"reflection"}
 
 
 @pytest.mark.parametrize(
