@@ -157,14 +157,17 @@ def run(rounds: int, backend: str | None) -> tuple[list[Round], Round, str]:
 
     from holdspace.content import get_library
     from holdspace.engine.moves import RuleMoveDetector
+    from holdspace.engine.rendering import AuthoredRenderer
     from holdspace.services import accounts, practice, sessions_service
     from holdspace.settings import get_settings, reset_settings_cache
     from holdspace.storage import upgrade_database
 
     # Sessions are created here and played in the app, which rebuilds each from the database with its own
-    # detector, scorer and persona model; this process needs none of them.
+    # detector, scorer and persona model; this process needs none of them (a persona model here would start
+    # a second llama.cpp server and prefetch prompts on the same two cores as the app's).
     practice.default_detector = RuleMoveDetector  # type: ignore[assignment]
     practice.default_scorer = lambda: None  # type: ignore[assignment]
+    practice.make_renderer = lambda backend=None: AuthoredRenderer()  # type: ignore[assignment]
     reset_settings_cache()
     upgrade_database()
     trainee = accounts.add_user("trainee", "a timing passphrase")

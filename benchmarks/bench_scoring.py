@@ -115,7 +115,7 @@ def write(result: dict) -> None:
             f"- The same file with `--fast` (no embeddings): **{result['fast_replies_per_s']:.0f} replies/s**",
             f"- Target ≥ 200 replies/s: default {'met' if result['replies_per_s'] >= 200 else 'NOT met'}, "
             f"`--fast` {'met' if result['fast_replies_per_s'] >= 200 else 'NOT met'} (the default embeds the replies "
-            "its fast model is unsure of; MiniLM on 2 shared cores is the bottleneck)",
+            "its fast model is unsure of; that embedding and the per-sentence rule scan take most of the time)",
             f"- Load average while measuring: {os.getloadavg()[0]:.1f} (other work on the machine shares its 2 cores)",
             f"- Single reply, one at a time (200 replies): **p50 {result['p50_ms']:.1f} ms**, "
             f"p95 {result['p95_ms']:.1f} ms",
