@@ -252,11 +252,14 @@ def judge_schema() -> type:
         dimension: Literal["safety", "empathy", "questioning", "participation", "focus", "crisis", "peer_stance"]
         applies: bool = Field(description="does this moment call for this dimension?")
         score: int | None = Field(default=None, ge=1, le=5, description="1-5 when it applies, else null")
-        reason: str = Field(description="one sentence: what the reply did on this dimension and its effect")
+        # Bounded, so a small model held to the schema by a grammar cannot ramble past its token budget.
+        reason: str = Field(
+            max_length=120, description="one sentence: what the reply did on this dimension and its effect"
+        )
 
     class JudgeVerdict(BaseModel):
-        dimensions: list[DimensionVerdict]
-        feedback: str = Field(description="one specific sentence of coaching for the trainee")
+        dimensions: list[DimensionVerdict] = Field(max_length=7)
+        feedback: str = Field(max_length=200, description="one specific sentence of coaching for the trainee")
 
     return JudgeVerdict
 
@@ -286,7 +289,7 @@ def _judge_prompt(request: ScoreRequest, moves: Sequence[Move]) -> Any:
     )
     return ChatPrompt(
         messages=(ChatMessage("system", system), ChatMessage("user", user)),
-        options=GenerationOptions(max_tokens=700, temperature=0.0, seed=0),
+        options=GenerationOptions(max_tokens=900, temperature=0.0, seed=0),
     )
 
 
