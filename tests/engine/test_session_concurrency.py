@@ -110,7 +110,6 @@ def test_prefetch_and_concurrency_follow_the_renderer_unless_told() -> None:
 
 
 def test_the_next_reply_cancels_prefetching_and_likely_speakers_are_warmed_first() -> None:
-    import threading
 
     class Warming(AuthoredRenderer):
         def __init__(self) -> None:
