@@ -159,39 +159,54 @@ class EmbeddedServer:
             raise ModelError(f"the embedded model server did not answer its warm-up request: {exc}") from exc
 
     def stop(self) -> None:
-        """Shut the server down (the binding stops it when the object is released)."""
-        with self._lock:
-            server, self._server = self._server, None
-            self._base_url = None
-            del server  # the last reference: llama.cpp's destructor joins its threads
+        """Shut the server down (the binding stops it when the object is released), once the requests it is
+        answering have finished (at most `STOP_WAIT_S`); requests sent meanwhile are refused."""
+        url = self._base_url
+        if url is not None:
+            with _inflight_done:
+                _stopping.add(url)
+                _inflight_done.wait_for(lambda: _inflight.get(url, 0) == 0, timeout=STOP_WAIT_S)
+        try:
+            with self._lock:
+                server, self._server = self._server, None
+                self._base_url = None
+                del server  # the last reference: llama.cpp's destructor joins its threads
+        finally:
+            if url is not None:
+                with _inflight_done:
+                    _stopping.discard(url)  # a later server may be given the same port
 
 
 _server: EmbeddedServer | None = None
 _server_pid: int | None = None
 _server_lock = threading.Lock()
-#: requests to the process-wide server still being answered. Stopping the server while one is in flight
-#: (a prompt prefetch on a daemon thread, say) makes llama.cpp's shutdown hang, so `stop_server` waits.
-_inflight = 0
+#: requests still being answered, per server URL. Stopping a server while one is in flight (a prompt prefetch
+#: on a daemon thread, say) makes llama.cpp's shutdown hang, so `EmbeddedServer.stop` refuses new requests to
+#: it and waits for these to finish first.
+_inflight: dict[str, int] = {}
+_stopping: set[str] = set()
 _inflight_done = threading.Condition()
-#: how long `stop_server` waits for requests in flight before stopping the server anyway
+#: how long a stop waits for requests in flight before stopping the server anyway
 STOP_WAIT_S = 15.0
 
 
 @contextmanager
-def _request_in_flight() -> Iterator[None]:
-    global _inflight
+def _request_in_flight(url: str) -> Iterator[None]:
     with _inflight_done:
-        _inflight += 1
+        if url in _stopping:
+            raise ModelError("the embedded model server is stopping")
+        _inflight[url] = _inflight.get(url, 0) + 1
     try:
         yield
     finally:
         with _inflight_done:
-            _inflight -= 1
+            _inflight[url] -= 1
             _inflight_done.notify_all()
 
 
-def requests_in_flight() -> int:
-    return _inflight
+def requests_in_flight(url: str | None = None) -> int:
+    """Requests being answered by the server at `url` (by every server when None)."""
+    return sum(_inflight.values()) if url is None else _inflight.get(url, 0)
 
 
 def get_server(*, threads: int | None = None, port: int | None = None) -> EmbeddedServer:
@@ -217,8 +232,6 @@ def stop_server() -> None:
     with _server_lock:
         server, _server = _server, None
     if server is not None:
-        with _inflight_done:
-            _inflight_done.wait_for(lambda: _inflight == 0, timeout=STOP_WAIT_S)
         server.stop()
 
 
@@ -311,8 +324,9 @@ class EmbeddedChatModel(BaseChatModel):
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            with _request_in_flight():
-                response = self._client.post(f"{self.base_url}/completion", json=body)
+            url = self.base_url
+            with _request_in_flight(url):
+                response = self._client.post(f"{url}/completion", json=body)
         except httpx.TimeoutException as exc:
             raise ModelError(f"the embedded model did not answer within {self.timeout_s:.0f} s") from exc
         except httpx.HTTPError as exc:
@@ -338,8 +352,8 @@ class EmbeddedChatModel(BaseChatModel):
         self._local.timings = None  # a stream we hang up on early never gets its timings
         body = self._body(prompt, stream=True)
         try:
-            url = f"{self.base_url}/completion"
-            with _request_in_flight(), self._client.stream("POST", url, json=body) as response:
+            url = self.base_url
+            with _request_in_flight(url), self._client.stream("POST", f"{url}/completion", json=body) as response:
                 if response.status_code != 200:
                     response.read()
                     raise ModelError(

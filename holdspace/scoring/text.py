@@ -11,6 +11,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 from holdspace.engine.types import Utterance
 
@@ -52,6 +53,7 @@ _SENT = re.compile(r"[^.!?\n]+(?:[.!?]+|$)|[.!?]+")
 _ABBREV = re.compile(r"\b(Dr|Mr|Mrs|Ms|St|vs|etc|e\.g|i\.e|approx|no)\.\s", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)  # context turns are cleaned by the detector, the situation reader and the scorer
 def clean(text: str) -> str:
     """Plain text for analysis: unescaped entities, tags and Markdown markers dropped, quotes straightened.
 
