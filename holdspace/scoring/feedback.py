@@ -356,6 +356,8 @@ class CitationCache:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, ...], list[dict[str, str]]] = {}
+        #: search results per query text: group and one-to-one keys share a query, so they share a search
+        self._found: dict[str, list] = {}
         self._lock = threading.Lock()
         self._retriever: object | None = None
         self._failed = False
@@ -407,7 +409,12 @@ class CitationCache:
         citations: list[dict[str, str]] = []
         if retriever is not None:
             try:
-                found = retriever.search(query, k=8)  # type: ignore[attr-defined]
+                with self._lock:
+                    found = self._found.get(query)
+                if found is None:
+                    found = retriever.search(query, k=8)  # type: ignore[attr-defined]
+                    with self._lock:
+                        self._found[query] = found
                 preferred = [p for p in found if p.source in set(sections)]
                 rest = [p for p in found if p.source not in set(sections)]
                 citations = [p.citation() for p in (preferred + rest)[:k]]
