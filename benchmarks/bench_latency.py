@@ -307,7 +307,9 @@ def report(runs: list[Run], floor: tuple[float, float], started: datetime, load:
         f"{load} (other work was running on the machine), by `.venv/bin/python benchmarks/bench_latency.py`. "
         f"Embedded SmolLM2-135M-Instruct Q4_1 in llama.cpp (xllamacpp wheel), {threads} thread(s). Rounds are "
         "played through `GroupSession.stream_turn` with the production `ModelRenderer` (guard, resampling, "
-        "authored fallback), streaming as a UI would, timed from the moment the reply is submitted. Second "
+        "authored fallback), streaming as a UI would, timed from the moment the reply is submitted; the wrapper "
+        "that times them makes the session write a round's lines one after another and not prefetch (the app "
+        "does both: see Web round latency for its rounds). Second "
         "column: the same, but after each round (and at session start) every present member's prompt is "
         "prefetched with `ModelRenderer.prefetch`, as a session could do while the trainee types. "
         "Targets (issue 3): first token within 1.0 s p50; engine overhead at most 10% of a round.",
@@ -337,7 +339,7 @@ def main() -> None:
     embedding_relevance("warm up", ["the embedder loads once per process"])  # as the app does at start
     runs: list[Run] = []
     floor = (0.0, 0.0)
-    for label, prefetch in (("as integrated", False), ("with prefetch while typing", True)):
+    for label, prefetch in (("lines one after another", False), ("with prefetch while typing", True)):
         server = EmbeddedServer(threads=threads)  # a fresh server: no cache carried between the modes
         server.start()
         inner = EmbeddedChatModel(server.base_url, timeout_s=30)
