@@ -156,17 +156,21 @@ class Embedder:
             self.texts_encoded += len(texts)
         return out
 
+    def _store_locked(self, text: str, vec: np.ndarray) -> None:
+        """Cache a read-only vector for a short text, evicting the least recently used (hold `_lock`)."""
+        if len(text) > CACHE_MAX_CHARS:
+            return
+        vec.setflags(write=False)
+        self._cache[text] = vec
+        self._cache.move_to_end(text)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
     def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Put vectors computed in a batch into the cache `encode_one` reads (short texts only)."""
         with self._lock:
             for text, vec in zip(texts, vectors, strict=True):
-                if len(text) <= CACHE_MAX_CHARS:
-                    vec = np.array(vec, dtype=np.float32)
-                    vec.setflags(write=False)
-                    self._cache[text] = vec
-                    self._cache.move_to_end(text)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+                self._store_locked(text, np.array(vec, dtype=np.float32))
 
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one string; short strings (queries, replies) are served from a small LRU cache."""
@@ -181,10 +185,7 @@ class Embedder:
         vec.setflags(write=False)
         with self._lock:
             self.texts_encoded += 1
-            if cacheable:
-                self._cache[text] = vec
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+            self._store_locked(text, vec)
         return vec
 
 

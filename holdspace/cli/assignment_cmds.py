@@ -13,7 +13,6 @@ from holdspace.cli.errors import fail as _fail
 sets_app = typer.Typer(help="Scenario sets: named selections of library scenarios.", no_args_is_help=True)
 
 
-
 @sets_app.command("add")
 def sets_add(
     name: Annotated[str, typer.Argument(metavar="NAME")],

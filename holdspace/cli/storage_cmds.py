@@ -16,7 +16,6 @@ users_app = typer.Typer(help="Accounts: add trainers and trainees.", no_args_is_
 sessions_app = typer.Typer(help="Practice sessions: export transcripts.", no_args_is_help=True)
 
 
-
 @db_app.command("upgrade")
 def db_upgrade(
     url: Annotated[str | None, typer.Option("--url", help="database URL (default: from the settings)")] = None,

@@ -247,10 +247,11 @@ def _is_question(sentence: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def name_rx(name: str) -> re.Pattern[str]:
-    """`name` as a whole word, any case. Cached here: a scored file mentions hundreds of names, more than
-    the `re` module's own cache holds, and recompiling them was a tenth of the time spent scoring."""
-    return re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+def name_rx(name: str, ignore_case: bool = True) -> re.Pattern[str]:
+    """`name` as a whole word, in any case unless `ignore_case` is off ("Will" the member, not "will" the
+    verb). Cached here: a scored file mentions hundreds of names, more than the `re` module's own cache holds,
+    and recompiling them was a tenth of the time spent scoring."""
+    return re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE if ignore_case else 0)
 
 
 @lru_cache(maxsize=8192)

@@ -389,7 +389,8 @@ class CitationCache:
         """Embed, in one batch, the queries of the (finding, moment) pairs not cited yet, so that citing a
         file of replies costs one embedding pass instead of one per distinct situation."""
         with self._lock:
-            queries = sorted({q for k, q in (self._key_and_query(f, m) for f, m in pairs) if k not in self._cache})
+            keyed = (self._key_and_query(f, m) for f, m in pairs)
+            queries = sorted({q for k, q in keyed if k not in self._cache and q not in self._found})
         retriever = self._get_retriever() if queries else None
         embedder = getattr(retriever, "embedder", None)
         remember = getattr(embedder, "remember", None)

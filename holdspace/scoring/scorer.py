@@ -111,10 +111,6 @@ def _shape(parsed: F.ReplyFeatures) -> ReplyShape:
     return ReplyShape(n_q, n_closed, max(1, len(parsed.sentences)), words)
 
 
-#: placeholder for citations a batch fills in after embedding all its guide queries at once
-_DEFERRED: list[dict[str, str]] = []
-
-
 class DeterministicScorer:
     """The default judge: offline, deterministic, fast."""
 
@@ -144,17 +140,17 @@ class DeterministicScorer:
     def score_many(self, requests: Sequence[ScoreRequest]) -> list[ScoredReply]:
         items = [make_item(r.reply, r.context, r.members) for r in requests]
         analysed = self.detector.analyse(items)
-        pending: list[tuple[Finding, Moment, dict[str, int | None]]] = []
+        pending: list[tuple[Finding, Moment, dict[str, int | None]] | None] = []
         results = [
             self._score(req, item, moves, parsed, pending)
             for req, item, (moves, parsed) in zip(requests, items, analysed, strict=True)
         ]
         if self.with_citations:
             # The guide queries of the whole batch are embedded in one pass, then each reply is cited.
-            self.citations.warm([(finding, moment) for finding, moment, _ in pending])
-            for result, (finding, moment, scores) in zip(results, pending, strict=True):
-                if result.citations is _DEFERRED:
-                    result.citations = self._citations(finding, moment, scores)
+            cited = [(i, entry) for i, entry in enumerate(pending) if entry is not None]
+            self.citations.warm([(finding, moment) for _, (finding, moment, _) in cited])
+            for i, (finding, moment, scores) in cited:
+                results[i].citations = self._citations(finding, moment, scores)
         return results
 
     def score_one(self, request: ScoreRequest) -> ScoredReply:
@@ -171,10 +167,10 @@ class DeterministicScorer:
         item: Item,
         moves: list[Move],
         parsed: F.ReplyFeatures,
-        deferred: list[tuple[Finding, Moment, dict[str, int | None]]] | None = None,
+        deferred: list[tuple[Finding, Moment, dict[str, int | None]] | None] | None = None,
     ) -> ScoredReply:
-        """Score one reply. With `deferred`, citations are left for the caller (marked `_DEFERRED`) and
-        what they need is appended to it, one entry per reply."""
+        """Score one reply. With `deferred`, citations are left to the caller: one entry per reply is
+        appended to it, what citing needs, or None when the reply gets none (an empty reply)."""
         raw = request.reply or ""
         text = item.reply
         notes: list[str] = []
@@ -184,7 +180,7 @@ class DeterministicScorer:
             flags.add("empty")
             finding = find([], {}, moment, 0, 0, flags)
             if deferred is not None:
-                deferred.append((finding, moment, {}))
+                deferred.append(None)
             return ScoredReply(
                 request.id,
                 [],
@@ -223,11 +219,11 @@ class DeterministicScorer:
         finding = find(moves, scores, moment, shape.n_closed, shape.n_words, flags)
         low = overall is not None and (overall < ALTERNATIVE_BELOW or min(present) <= 2)
         alt = alternative(finding, moment) if (low or not finding.positive) else None
+        citations: list[dict[str, str]] = []
         if deferred is not None:
             deferred.append((finding, moment, scores))
-            citations = _DEFERRED if self.with_citations else []
-        else:
-            citations = self._citations(finding, moment, scores) if self.with_citations else []
+        elif self.with_citations:
+            citations = self._citations(finding, moment, scores)
         feedback = finding.sentence[:1].upper() + finding.sentence[1:]
         return ScoredReply(request.id, moves, scores, overall, feedback, alt, citations, notes)
 

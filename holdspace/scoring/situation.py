@@ -12,18 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from holdspace.content.models import DIMENSIONS
+from holdspace.engine.moves import name_rx
 from holdspace.engine.session import Situation
 from holdspace.engine.types import Move, Utterance
 from holdspace.scoring import text as T
-
-
-@lru_cache(maxsize=8192)
-def _exact_name_rx(name: str) -> re.Pattern[str]:
-    """A name as a whole word, case kept ("Will" the member, not "will" the verb)."""
-    return re.compile(rf"\b{re.escape(name)}\b")
 
 TAGS: tuple[str, ...] = (
     "disclosure",
@@ -180,7 +174,7 @@ def read_context(context: Sequence[Utterance]) -> Moment:
         tags.add("distress")
     # Anger aimed at another member (a member names another member) reads as conflict.
     if any(
-        name.lower() != (speaker or "").lower() and _exact_name_rx(name).search(last_text)
+        name.lower() != (speaker or "").lower() and name_rx(name, ignore_case=False).search(last_text)
         for name in members_named
     ) and ("anger" in tags or "judged" in tags):
         tags.add("anger")
