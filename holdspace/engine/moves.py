@@ -235,6 +235,14 @@ class MoveDetector(Protocol):
     ) -> list[Move]: ...
 
 
+@lru_cache(maxsize=1 << 16)
+def hit(pattern: re.Pattern[str], text: str) -> bool:
+    """Does `pattern` occur in `text`? Memoised because the scorer's features and this detector ask the
+    same questions of the same sentences (a whole file of replies scans each sentence with both)."""
+    return pattern.search(text) is not None
+
+
+@lru_cache(maxsize=1 << 14)
 def _is_question(sentence: str) -> bool:
     s = sentence.strip()
     if s.endswith("?"):
@@ -243,7 +251,7 @@ def _is_question(sentence: str) -> bool:
     if s.endswith((".", "!")):
         return False
     return bool(re.match(r"^(?:how|what|why|when|where|who|which|do|did|are|is|can|could|would|will|have|has|r u)\b",
-                         s, re.IGNORECASE)) and len(s.split()) >= 3 and not REFLECTION.search(s)
+                         s, re.IGNORECASE)) and len(s.split()) >= 3 and not hit(REFLECTION, s)
 
 
 @lru_cache(maxsize=8192)
@@ -252,6 +260,14 @@ def name_rx(name: str, ignore_case: bool = True) -> re.Pattern[str]:
     verb). Cached here: a scored file mentions hundreds of names, more than the `re` module's own cache holds,
     and recompiling them was a tenth of the time spent scoring."""
     return re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE if ignore_case else 0)
+
+
+def mentions(name: str, text: str, ignore_case: bool = True) -> bool:
+    """Is `name` in `text` as a whole word? A substring test first spares compiling a pattern for each of the
+    hundreds of names a scored file brings (most are not in the sentence asked about)."""
+    if not name or (name.casefold() not in text.casefold() if ignore_case else name not in text):
+        return False
+    return name_rx(name, ignore_case).search(text) is not None
 
 
 @lru_cache(maxsize=8192)
@@ -266,13 +282,13 @@ def _vocative_rx(name: str) -> re.Pattern[str]:
 
 
 def named_members(reply: str, members: Sequence[str]) -> list[str]:
-    return [name for name in members if name_rx(name).search(reply)]
+    return [name for name in members if mentions(name, reply)]
 
 
 def addressed_members(reply: str, members: Sequence[str]) -> list[str]:
     """Members spoken *to* (vocative: "Sam, ...", "..., Sam?", "Sam -"), not merely spoken about
     ("what do others want Sam to know?" addresses the others)."""
-    return [name for name in members if _vocative_rx(name).search(reply)]
+    return [name for name in members if mentions(name, reply) and _vocative_rx(name).search(reply)]
 
 
 class RuleMoveDetector:
@@ -297,28 +313,28 @@ class RuleMoveDetector:
             stripped = sentence.strip()
             core = _NAME_ADDRESS.sub("", stripped).strip() if names else stripped
             if _is_question(stripped):
-                if SAFETY_QUESTION.search(stripped):
+                if hit(SAFETY_QUESTION, stripped):
                     add("safety_check", stripped, 0.9)
-                elif ADVICE_QUESTION.search(core):
+                elif hit(ADVICE_QUESTION, core):
                     add("advice", stripped, 0.85)
-                elif OPEN_START.search(core):
+                elif hit(OPEN_START, core):
                     add("open_question", stripped, 0.85)
-                elif CLOSED_START.search(core):
+                elif hit(CLOSED_START, core):
                     add("closed_question", stripped, 0.8)
                 else:
                     add("open_question", stripped, 0.55)
             else:
-                if OPEN_START.search(core) and re.search(r"\b(?:tell|say|share|describe|talk|walk|go on|curious)\b",
+                if hit(OPEN_START, core) and re.search(r"\b(?:tell|say|share|describe|talk|walk|go on|curious)\b",
                                                         core, re.IGNORECASE):
                     add("open_question", stripped, 0.75)
-                elif REFLECTION.search(core) and not ADVICE.search(core):
-                    depth = "complex" if COMPLEX_HINT.search(core) else "simple"
+                elif hit(REFLECTION, core) and not hit(ADVICE, core):
+                    depth = "complex" if hit(COMPLEX_HINT, core) else "simple"
                     add("reflection", stripped, 0.75, depth)
-                if ADVICE.search(core) and not REFERRAL.search(core) or (
-                    ADVICE.search(core) and re.search(r"\b(?:should|need to|have to|must)\b", core, re.IGNORECASE)
+                if hit(ADVICE, core) and not hit(REFERRAL, core) or (
+                    hit(ADVICE, core) and re.search(r"\b(?:should|need to|have to|must)\b", core, re.IGNORECASE)
                 ):
                     add("advice", stripped, 0.75)
-            if SAFETY_QUESTION.search(stripped) and "safety_check" not in found and _is_question(stripped):
+            if hit(SAFETY_QUESTION, stripped) and "safety_check" not in found and _is_question(stripped):
                 add("safety_check", stripped, 0.85)
             for label, pattern in (
                 ("affirmation", AFFIRMATION),
@@ -332,7 +348,7 @@ class RuleMoveDetector:
                 ("de_escalation", DE_ESCALATION),
                 ("judgment", JUDGMENT),
             ):
-                if pattern.search(stripped):
+                if hit(pattern, stripped):
                     add(label, stripped, 0.7)
         if names and any(lbl in found for lbl in ("open_question", "closed_question")):
             # A question aimed at a member by name draws them in.

@@ -292,7 +292,8 @@ def _strip_names(sentence: str, names: Sequence[str]) -> str:
     """The sentence without the member names it addresses ("Lorna, what ..." -> "what ...")."""
     core = sentence
     for name in names:
-        core = _strip_rx(name).sub(" ", core)
+        if rules.mentions(name, core):
+            core = _strip_rx(name).sub(" ", core)
     core = re.sub(r"\s+([?.!])", r"\1", core).strip(" ,")
     return core
 
@@ -315,61 +316,64 @@ def sentence_vector(sentence: str, names: Sequence[str], heard: frozenset[str] =
     flags = {
         "qmark": qmark,
         "is_question": is_q,
-        "wh_start": bool(_WH.search(core)),
-        "wh_fact": bool(_WH_FACT.search(core)),
-        "aux_start": bool(_AUX.search(core)),
-        "open_pat": bool(rules.OPEN_START.search(core)),
-        "closed_pat": bool(rules.CLOSED_START.search(core)),
-        "advice_q": bool(rules.ADVICE_QUESTION.search(core)),
-        "safety_q": bool(rules.SAFETY_QUESTION.search(s)),
-        "tell_more": bool(_TELL_MORE.search(core)),
-        "reflection_pat": bool(rules.REFLECTION.search(core)),
-        "complex_hint": bool(rules.COMPLEX_HINT.search(core)),
-        "affirmation": bool(rules.AFFIRMATION.search(s)),
-        "summary": bool(rules.SUMMARY.search(s)),
-        "self_disclosure": bool(rules.SELF_DISCLOSURE.search(s)),
-        "information": bool(rules.INFORMATION.search(s)),
-        "advice": bool(rules.ADVICE.search(core)),
-        "invite": bool(rules.INVITE.search(s)),
-        "redirect": bool(rules.REDIRECT.search(s)),
-        "ground_rules": bool(rules.GROUND_RULES.search(s)),
-        "referral": bool(rules.REFERRAL.search(s)),
-        "de_escalation": bool(rules.DE_ESCALATION.search(s)),
-        "judgment": bool(rules.JUDGMENT.search(s)),
-        "you_start": bool(_YOU_START.search(core)),
-        "i_start": bool(_I_START.search(core)),
-        "we_start": bool(_WE_START.search(core)),
-        "imperative": bool(_IMPERATIVE.search(core)),
-        "feeling": bool(_FEELING.search(s)),
-        "double_sided": bool(_DOUBLE_SIDED.search(s)),
-        "tentative": bool(_TENTATIVE.search(s)),
-        "thanks": bool(_THANKS.search(s)),
-        "permission": bool(_PERMISSION.search(s)),
-        "hedged_advice": bool(_HEDGED_ADVICE.search(s)),
-        "negative_tone": bool(_NEGATIVE_TONE.search(s)),
-        "digit": bool(_DIGIT.search(s)),
+        "wh_start": rules.hit(_WH, core),
+        "wh_fact": rules.hit(_WH_FACT, core),
+        "aux_start": rules.hit(_AUX, core),
+        "open_pat": rules.hit(rules.OPEN_START, core),
+        "closed_pat": rules.hit(rules.CLOSED_START, core),
+        "advice_q": rules.hit(rules.ADVICE_QUESTION, core),
+        "safety_q": rules.hit(rules.SAFETY_QUESTION, s),
+        "tell_more": rules.hit(_TELL_MORE, core),
+        "reflection_pat": rules.hit(rules.REFLECTION, core),
+        "complex_hint": rules.hit(rules.COMPLEX_HINT, core),
+        "affirmation": rules.hit(rules.AFFIRMATION, s),
+        "summary": rules.hit(rules.SUMMARY, s),
+        "self_disclosure": rules.hit(rules.SELF_DISCLOSURE, s),
+        "information": rules.hit(rules.INFORMATION, s),
+        "advice": rules.hit(rules.ADVICE, core),
+        "invite": rules.hit(rules.INVITE, s),
+        "redirect": rules.hit(rules.REDIRECT, s),
+        "ground_rules": rules.hit(rules.GROUND_RULES, s),
+        "referral": rules.hit(rules.REFERRAL, s),
+        "de_escalation": rules.hit(rules.DE_ESCALATION, s),
+        "judgment": rules.hit(rules.JUDGMENT, s),
+        "you_start": rules.hit(_YOU_START, core),
+        "i_start": rules.hit(_I_START, core),
+        "we_start": rules.hit(_WE_START, core),
+        "imperative": rules.hit(_IMPERATIVE, core),
+        "feeling": rules.hit(_FEELING, s),
+        "double_sided": rules.hit(_DOUBLE_SIDED, s),
+        "tentative": rules.hit(_TENTATIVE, s),
+        "thanks": rules.hit(_THANKS, s),
+        "permission": rules.hit(_PERMISSION, s),
+        "hedged_advice": rules.hit(_HEDGED_ADVICE, s),
+        "negative_tone": rules.hit(_NEGATIVE_TONE, s),
+        "digit": rules.hit(_DIGIT, s),
         "filler": bool(_FILLER_ONLY.match(s)),
-        "names": any(rules.name_rx(n).search(s) for n in names),
+        "names": any(rules.mentions(n, s) for n in names),
         "statement": not is_q,
-        "you_statement": (not is_q) and bool(_YOU_START.search(core)),
+        "you_statement": (not is_q) and rules.hit(_YOU_START, core),
         "exclaim": s.endswith("!"),
-        "clause_wh": bool(clause and _WH.search(clause)),
-        "clause_aux": bool(clause and _AUX.search(clause)),
-        "q_request": bool(_REQUEST_Q.search(core)),
-        "validate": bool(_VALIDATE.search(core)),
-        "moralise": bool(_MORALISE.search(s)),
-        "explain": bool(_EXPLAIN.search(s)),
-        "noticing": bool(_NOTICING.search(core)),
-        "fragment": not is_q and len(core.split()) <= 7 and not _VERBISH.search(core) and not _I_START.search(core),
+        "clause_wh": bool(clause) and rules.hit(_WH, clause),
+        "clause_aux": bool(clause) and rules.hit(_AUX, clause),
+        "q_request": rules.hit(_REQUEST_Q, core),
+        "validate": rules.hit(_VALIDATE, core),
+        "moralise": rules.hit(_MORALISE, s),
+        "explain": rules.hit(_EXPLAIN, s),
+        "noticing": rules.hit(_NOTICING, core),
+        "fragment": not is_q
+        and len(core.split()) <= 7
+        and not rules.hit(_VERBISH, core)
+        and not rules.hit(_I_START, core),
         "echo": _echo(core, heard),
-        "invite_tell": bool(_INVITE_TELL.search(core)),
-        "q_tag": qmark and bool(_TAG_Q.search(core)),
-        "how_doing": bool(_HOW_DOING.search(core)),
+        "invite_tell": rules.hit(_INVITE_TELL, core),
+        "q_tag": qmark and rules.hit(_TAG_Q, core),
+        "how_doing": rules.hit(_HOW_DOING, core),
         "q_choice": qmark and bool(re.search(r"\bor\b", core, re.I)),
-        "q_fragment": qmark and len(core.split()) <= 4 and not (_WH.search(core) or _AUX.search(core)),
+        "q_fragment": qmark and len(core.split()) <= 4 and not (rules.hit(_WH, core) or rules.hit(_AUX, core)),
         "q_declarative": qmark
-        and bool(_YOU_START.search(core) or re.match(r"(?:so|and)\b", core, re.I))
-        and not _AUX.search(core),
+        and (rules.hit(_YOU_START, core) or bool(re.match(r"(?:so|and)\b", core, re.I)))
+        and not rules.hit(_AUX, core),
     }
     # Composite per-sentence decisions (the MITI reading of this one sentence), so pooling over sentences
     # cannot mix up "a question" and "a safety word" from two different sentences.
@@ -388,7 +392,7 @@ def sentence_vector(sentence: str, names: Sequence[str], heard: frozenset[str] =
         flags["qt_request"] = flags["q_request"] and not openish
         flags["qt_reflective"] = flags["q_declarative"] and not openish
         flags["qt_open"] = openish and not special
-        group = bool(_GROUP_Q.search(core))
+        group = rules.hit(_GROUP_Q, core)
         flags["qt_group"] = group
         flags["qt_closed"] = not openish and not special and not flags["q_request"] and not flags["q_declarative"]
     else:
@@ -462,7 +466,8 @@ def ngram_vector(reply: str, names: Sequence[str] = ()) -> np.ndarray:
     training does not stand for a move."""
     text = reply.lower()
     for name in names:
-        text = rules.name_rx(name).sub(" nameword ", text)
+        if rules.mentions(name, text):
+            text = rules.name_rx(name).sub(" nameword ", text)
     tokens = _NGRAM_TOKEN.findall(text)
     grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     v = np.zeros(NGRAM_BUCKETS, np.float32)

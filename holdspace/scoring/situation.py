@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from holdspace.content.models import DIMENSIONS
-from holdspace.engine.moves import name_rx
+from holdspace.engine.moves import mentions
 from holdspace.engine.session import Situation
 from holdspace.engine.types import Move, Utterance
 from holdspace.scoring import text as T
@@ -174,7 +174,7 @@ def read_context(context: Sequence[Utterance]) -> Moment:
         tags.add("distress")
     # Anger aimed at another member (a member names another member) reads as conflict.
     if any(
-        name.lower() != (speaker or "").lower() and name_rx(name, ignore_case=False).search(last_text)
+        name.lower() != (speaker or "").lower() and mentions(name, last_text, ignore_case=False)
         for name in members_named
     ) and ("anger" in tags or "judged" in tags):
         tags.add("anger")
