@@ -15,6 +15,10 @@ from holdspace.content.models import DIMENSIONS, MOVE_LABELS
 from holdspace.settings import PROJECT_ROOT
 
 CALIBRATION_DIR = PROJECT_ROOT / "evaluation" / "calibration"
+#: Each annotator's own move labels (`{"id", "moves"}` per line): `author.jsonl` as the replies were written,
+#: `second.jsonl` from a blind second annotator, `third.jsonl` where those two disagreed. The calibration
+#: files hold the majority per label.
+ANNOTATIONS_DIR = PROJECT_ROOT / "evaluation" / "annotations"
 TEST_FRACTION = 0.30
 _SALT = "holdspace-calibration-split-v1"
 
@@ -79,6 +83,22 @@ def load_calibration(folder: Path | None = None) -> list[CalibrationRecord]:
                 continue
             seen.add(record.id)
             out.append(record)
+    return out
+
+
+def load_annotations(folder: Path | None = None) -> dict[str, dict[str, frozenset[str]]]:
+    """Move labels per annotator (file stem) and record id; unreadable lines are skipped."""
+    folder = folder or ANNOTATIONS_DIR
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        labels: dict[str, frozenset[str]] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                raw = json.loads(line)
+                labels[str(raw["id"])] = frozenset(m["label"] for m in raw["moves"] if m.get("label") in MOVE_LABELS)
+            except (ValueError, KeyError, TypeError):
+                continue
+        out[path.stem] = labels
     return out
 
 

@@ -261,6 +261,26 @@ REPLY_FEATURES: tuple[str, ...] = (
     "one_to_one",
     "empty",
     *(f"rule:{label}" for label in rules._ORDER),
+    # Who the reply draws on and who it turns to: a summary gathers several members' words, an invite turns
+    # to someone other than the last speaker, information tends to answer a question.
+    "names_mentioned",
+    "names_two_plus",
+    "names_other_than_last",
+    "vocative_new_name",
+    "echoed_turns",
+    "echoed_speakers",
+    "echoed_two_plus_speakers",
+    "statement_commas",
+    "statement_ands",
+    "gathering_cue",
+    "floor_cue",
+    "floor_cue_question",
+    "several_speakers",
+    "last_asked",
+    "answers_first",
+    "answers_with_statements",
+    "generic_statements",
+    "generic_any",
 )
 #: Word unigrams and bigrams of the reply, hashed into this many buckets (no vocabulary to ship or fit). They
 #: catch wording the rules and the sentence embeddings both miss ("you knew", "is a", "no wonder") and cost
@@ -270,6 +290,98 @@ NGRAM_WEIGHT = 1.0
 NGRAM_FEATURES: tuple[str, ...] = tuple(f"ngram:{i}" for i in range(NGRAM_BUCKETS))
 _NGRAM_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[?!]")
 _RULES = rules.RuleMoveDetector()
+
+
+# Context cues (reply level). Openers that are not names when they start a sentence followed by a comma.
+_NOT_NAMES = frozenset(
+    "so okay ok well yes yeah right now and but look listen thanks thank hey hi hello sorry alright good great oh "
+    "ah hmm mm wow honestly actually also then first i you we it that this what how why when where who which do "
+    "did can could would will is are was".split()
+)
+_VOCATIVE_START = re.compile(r"^([A-Z][a-z]{1,14})\s*[,\-:]")
+_VOCATIVE_END = re.compile(r",\s*([A-Z][a-z]{1,14})\s*[?.!]*$")
+_GATHERING = re.compile(
+    r"\b(?:so far|what i'?m hearing|i'?m hearing|a few (?:things|of you|different)|pull(?:ing)? (?:together|that "
+    r"together)|to sum|sum up|both of you|between (?:you|the (?:two|three))|all of you|several of you|some of you|"
+    r"a lot of you|many of you|running through|common (?:thread|theme)|theme|each of you|few of you|two of you|"
+    r"three of you|lots of (?:you|us)|across the (?:room|group)|tonight we'?ve|we'?ve heard|i'?ve heard|from what "
+    r"you'?ve (?:said|told)|so (?:there'?s|it'?s) (?:the|both)|on (?:one|the other) (?:side|hand)|first .{1,60} "
+    r"then|and then there'?s|plus)\b",
+    re.I,
+)
+_FLOOR = re.compile(
+    r"\b(?:anyone|anybody|who else|others|rest of (?:you|the group)|haven'?t heard from|been quiet|bit quiet|quiet "
+    r"tonight|space for|room for|whoever|floor|anything to add|like to add|want to add|jump in|come in|your turn|"
+    r"next\??$|who'?d like|who wants|hear from|hear what|what about you|how about you|and you)\b",
+    re.I,
+)
+_GENERIC = re.compile(
+    r"^(?:(?:and|so|but|well|yes|yeah|no|honestly|actually|okay|ok)[, ]+)*(?:(?:plenty|lots|a lot|most|many|some|"
+    r"loads) of (?:people|us|folks|carers|parents)|(?:most|many|some|lots of) \w+s\b|people (?:often|usually|tend|"
+    r"find|who)|it'?s (?:common|normal|usual|really common|very common|quite common)|there (?:is|are|'s)|it "
+    r"(?:usually|often|can|tends|takes|depends|runs|starts|lasts)|they (?:usually|often|can|tend|will|won'?t|"
+    r"don'?t|have to|need to)|that'?s (?:how|what|why|because|called)|this (?:group|session|meeting|service|line)|"
+    r"the (?:group|line|service|session|meeting|council|gp|doctor|nurse|pharmacist|helpline|next|first|last)|we "
+    r"(?:meet|don'?t|do|usually|always|never|start|finish|break|end|run|record|keep|have)|our (?:group|sessions|"
+    r"meetings)|yes,? (?:you can|it'?s|there'?s|we)|no,? (?:you can'?t|it'?s not|we don'?t))\b",
+    re.I,
+)
+
+
+def _content(text: str) -> frozenset[str]:
+    return frozenset(w for w in _words(text) if w not in _STOP and len(w) > 2)
+
+
+def context_vector(reply: str, sentences: Sequence[str], context: Sequence, names: Sequence[str]) -> np.ndarray:
+    """The reply read against the conversation: names it uses, members whose words it gathers, whether it
+    answers a question, general statements ("Most people find...", "We meet on Thursdays")."""
+    mentioned = [n for n in names if rules.mentions(n, reply)]
+    members = [u for u in context if u.role == "member"]
+    last = members[-1] if members else None
+    other_than_last = [n for n in mentioned if not last or n.lower() != last.speaker.lower()]
+    spoken = {u.speaker.lower() for u in context}
+    new_name = False
+    for sentence in sentences:
+        for rx in (_VOCATIVE_START, _VOCATIVE_END):
+            m = rx.search(sentence)
+            if m and m.group(1).lower() not in _NOT_NAMES and m.group(1).lower() not in spoken:
+                new_name = True
+    reply_words = _content(reply)
+    echoed_turns = 0
+    echoed: set[str] = set()
+    for u in members[-6:]:
+        if len(reply_words & _content(u.text)) >= 2:
+            echoed_turns += 1
+            echoed.add(u.speaker.lower())
+    statements = [s for s in sentences if not s.rstrip().endswith("?")]
+    commas = sum(s.count(",") for s in statements)
+    ands = sum(len(re.findall(r"\band\b", s, re.I)) for s in statements)
+    generic = sum(rules.hit(_GENERIC, s) for s in statements)
+    asked = bool(last and "?" in last.text)
+    first_is_statement = bool(sentences) and not sentences[0].rstrip().endswith("?")
+    return np.array(
+        [
+            min(len(mentioned), 3) / 3,
+            len(mentioned) >= 2,
+            bool(other_than_last),
+            new_name,
+            min(echoed_turns, 4) / 4,
+            min(len(echoed), 3) / 3,
+            len(echoed) >= 2,
+            min(commas, 6) / 6,
+            min(ands, 4) / 4,
+            rules.hit(_GATHERING, reply),
+            rules.hit(_FLOOR, reply),
+            any(rules.hit(_FLOOR, s) for s in sentences if s.endswith("?")),
+            len({u.speaker for u in members}) >= 2,
+            asked,
+            asked and first_is_statement,
+            asked and bool(sentences) and len(statements) == len(sentences),
+            min(generic, 3) / 3,
+            generic > 0,
+        ],
+        dtype=np.float32,
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -456,7 +568,12 @@ def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_o
     # The engine's rule detector's own decision, one flag per move (its if/elif order encodes conventions).
     fired = {m.label for m in _RULES.detect(reply, context, names)} if sentences else set()
     rv = np.concatenate(
-        [rv, np.array([label in fired for label in rules._ORDER], dtype=np.float32), ngram_vector(reply, names)]
+        [
+            rv,
+            np.array([label in fired for label in rules._ORDER], dtype=np.float32),
+            context_vector(reply, sentences, context, names),
+            ngram_vector(reply, names),
+        ]
     )
     return ReplyFeatures(sentences, flags, rv, list(names))
 

@@ -21,7 +21,7 @@ from holdspace.engine.types import Move
 from holdspace.scoring import detector as D
 from holdspace.scoring import features as F
 from holdspace.scoring import text as T
-from holdspace.scoring.data import CalibrationRecord, load_calibration, train_test
+from holdspace.scoring.data import CalibrationRecord, load_annotations, load_calibration, train_test
 from holdspace.scoring.rubric import SCORE_ARTIFACT, ReplyShape, capped, fit_score_model, to_score
 from holdspace.scoring.situation import applicable, read_context
 from holdspace.settings import PROJECT_ROOT
@@ -92,6 +92,7 @@ class _Features:
             self.batch.sentence_X,
             [self.batch.sentence_rows[i] for i in idx],
             [self.batch.parsed[i] for i in idx],
+            self.batch.mean_embs[idx] if self.batch.mean_embs is not None else None,
         )
 
 
@@ -225,6 +226,19 @@ def judge_agreement(records: Sequence[CalibrationRecord], limit: int = 60) -> tu
     return f"{used} of {len(sample)} test replies judged by the LLM ({get_settings().judge_backend})", table
 
 
+def human_agreement(
+    test: Sequence[CalibrationRecord], annotations: dict[str, dict[str, frozenset[str]]]
+) -> tuple[int, dict[str, MoveMetrics]] | None:
+    """The blind second annotator scored against the author on the test replies both labelled: how far two
+    people reading the same codebook agree, the ceiling the detector is measured under."""
+    author, second = annotations.get("author", {}), annotations.get("second", {})
+    both = [r for r in test if r.id in author and r.id in second]
+    if not both:
+        return None
+    table = metrics([author[r.id] for r in both], [set(second[r.id]) for r in both], D.LEARNED_LABELS)
+    return len(both), {m.label: m for m in table}
+
+
 def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
@@ -323,13 +337,20 @@ def generate(
         "full model on every reply and the engine's rules alone."
     )
     add("")
-    add("| move | precision | recall | F1 | Cohen's κ | support | predicted | target | full-model F1 | rules-only F1 |")
-    add("|---|---|---|---|---|---|---|---|---|---|")
+    humans = human_agreement(test, load_annotations())
+    human_table = humans[1] if humans else {}
+    add(
+        "| move | precision | recall | F1 | Cohen's κ | support | predicted | target | full-model F1 | rules-only F1 "
+        "| annotators F1 / κ |"
+    )
+    add("|---|---|---|---|---|---|---|---|---|---|---|")
     for m in table:
         target = "—" if m.target is None else f"≥ {m.target:.1f} {'✅' if m.passed else '❌'}"
+        h = human_table.get(m.label)
+        human = f"{_fmt(h.f1)} / {_fmt(h.kappa)}" if h and (h.support or h.predicted) else "—"
         add(
             f"| {m.label} | {_fmt(m.precision)} | {_fmt(m.recall)} | {_fmt(m.f1)} | {_fmt(m.kappa)} | {m.support} | "
-            f"{m.predicted} | {target} | {_fmt(full_table[m.label].f1)} | {_fmt(rule_table[m.label].f1)} |"
+            f"{m.predicted} | {target} | {_fmt(full_table[m.label].f1)} | {_fmt(rule_table[m.label].f1)} | {human} |"
         )
     supported = [m for m in table if m.support]
     add("")
@@ -337,6 +358,15 @@ def generate(
         f"Macro F1 over moves present in the test split: {_fmt(float(np.mean([m.f1 for m in supported])))} "
         f"(rules alone: {_fmt(float(np.mean([rule_table[m.label].f1 for m in supported])))})."
     )
+    if humans:
+        add("")
+        add(
+            f"Annotators: every reply was labelled by its author and, blind, by a second annotator; a third labelled "
+            f"the replies where those two disagreed, and the calibration files hold the majority per label "
+            f"(`evaluation/annotations/`, `evaluation/calibration/AUDIT.md`). The last column scores the second "
+            f"annotator against the author on {humans[0]} test replies: how far two people reading the same "
+            f"codebook agree."
+        )
     add("")
     add(
         f"Reflection depth (simple / complex) on {len(depth_pairs)} test replies where both the label and the "
