@@ -16,7 +16,8 @@ from holdspace.settings import PROJECT_ROOT
 
 CALIBRATION_DIR = PROJECT_ROOT / "evaluation" / "calibration"
 #: Each annotator's own move labels (`{"id", "moves"}` per line): `author.jsonl` as the replies were written,
-#: `second.jsonl` from a blind second annotator, `third.jsonl` where those two disagreed. The calibration
+#: `second.jsonl` from a blind second annotator, `third.jsonl` where those two disagreed, `codebook_rule.jsonl`
+#: where the codebook's question-form rule was applied after the vote. The calibration
 #: files hold the majority per label.
 ANNOTATIONS_DIR = PROJECT_ROOT / "evaluation" / "annotations"
 TEST_FRACTION = 0.30

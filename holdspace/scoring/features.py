@@ -281,6 +281,17 @@ REPLY_FEATURES: tuple[str, ...] = (
     "answers_with_statements",
     "generic_statements",
     "generic_any",
+    # Steering (a monologue, a cut-off turn, two members going back and forth, "anyway, next"), brushing off,
+    # and naming a service or professional.
+    "last_turn_length",
+    "last_turn_cut_off",
+    "member_turns_running",
+    "members_exchanging",
+    "moving_on_cue",
+    "brush_off_cue",
+    "brush_off_cues_two_plus",
+    "services_named",
+    "service_any",
 )
 #: Word unigrams and bigrams of the reply, hashed into this many buckets (no vocabulary to ship or fit). They
 #: catch wording the rules and the sentence embeddings both miss ("you knew", "is a", "no wonder") and cost
@@ -327,6 +338,35 @@ _GENERIC = re.compile(
     re.I,
 )
 
+_MOVING_ON = re.compile(
+    r"\b(?:next(?: topic| person| one)?\??$|next person|next topic|anyway|moving on|move on|let'?s move|keep it "
+    r"(?:short|brief|to)|(?:come|get|go|bring (?:us|it)) back to|back to (?:the|topic|our|what)|one at a time|park "
+    r"(?:that|it|the)|hold (?:on|that)|pause (?:you|there|us|for)|let me (?:stop|pause|jump|come in)|i'?m going to "
+    r"(?:stop|pause|jump|move)|(?:stop|pause) (?:us|you|there)|we'?ve (?:drifted|wandered|gone off)|drift|off[- ]topic|"
+    r"on track|time check|watch(?:ing)? the clock|running (?:low|out) (?:on|of) time|for another (?:time|day)|one for "
+    r"your|rather than (?:here|in here|tonight)|not (?:really )?(?:for|the place)|save (?:that|it) for)\b",
+    re.I,
+)
+_BRUSH_OFF = re.compile(
+    r"\b(?:haha|lol|ha+\b|we'?ve all|every(?:one|body) (?:feels|does|has|gets)|get over|not that bad|drama|hogging|"
+    r"as usual|typical|obviously|clearly|grow up|we get it|that'?s enough|whatever|good,? glad|daft|silly|stupid|"
+    r"selfish|ridiculous|lazy|pathetic|excuse|come on|really\?|seriously|no offen[cs]e|i told you|you knew|you "
+    r"always|you never|again\?|you should(?:'?ve| have)|why (?:didn'?t|did|would|do) you|what did you expect|at "
+    r"least|could be worse|bright side|just (?:stop|get|relax|calm|be|think|try|do)|man up|toughen|cheer up|look "
+    r"on)\b",
+    re.I,
+)
+_SERVICE = re.compile(
+    r"\b(?:gp|doctor|dr|nurse|health visitor|midwife|physio\w*|pharmacist|prescriber|psychiatrist|psychologist|"
+    r"therapist|counsell?or|counsell?ing|care (?:coordinator|team)|key ?worker|social worker|case ?worker|support "
+    r"worker|advocate|(?:the|your|a) (?:team|clinic|service|helpline|line|hotline)|clinic|a&e|urgent care|emergency|"
+    r"111|999|911|988|samaritans|crisis (?:line|team|service)|helpline|hotline|food ?bank|council|housing (?:options|"
+    r"team|office)|citizens advice|stepchange|debt advice|legal aid|lawyer|solicitor|complaints|pals|ombudsman|"
+    r"benefits? advi\w+|job ?centre|leaflet|website|app|number|details|refer\w*|self-refer|sponsor|aa|na|smart "
+    r"recovery|al-anon|meeting|support group|rheumatolog\w+|diabetes team|specialist|consultant|dentist|optician|"
+    r"occupational health|hr|union|veterans? (?:line|service|charity)|op courage|shelter|refuge|women'?s aid)\b",
+    re.I,
+)
 
 def _content(text: str) -> frozenset[str]:
     return frozenset(w for w in _words(text) if w not in _STOP and len(w) > 2)
@@ -358,6 +398,16 @@ def context_vector(reply: str, sentences: Sequence[str], context: Sequence, name
     ands = sum(len(re.findall(r"\band\b", s, re.I)) for s in statements)
     generic = sum(rules.hit(_GENERIC, s) for s in statements)
     asked = bool(last and "?" in last.text)
+    running = 0  # member turns since the facilitator last spoke
+    for u in reversed(context):
+        if u.role != "member":
+            break
+        running += 1
+    recent = [u.speaker for u in context[-4:] if u.role == "member"]
+    services = len(_SERVICE.findall(reply))
+    # What the room was doing (a monologue, a question asked) says little about a one-word reply ("Okay."):
+    # those context-only features fade in with the reply's length, so they cannot make a move on their own.
+    room = min(1.0, len(_words(reply)) / 6.0)
     first_is_statement = bool(sentences) and not sentences[0].rstrip().endswith("?")
     return np.array(
         [
@@ -373,12 +423,21 @@ def context_vector(reply: str, sentences: Sequence[str], context: Sequence, name
             rules.hit(_GATHERING, reply),
             rules.hit(_FLOOR, reply),
             any(rules.hit(_FLOOR, s) for s in sentences if s.endswith("?")),
-            len({u.speaker for u in members}) >= 2,
-            asked,
+            room * (len({u.speaker for u in members}) >= 2),
+            room * asked,
             asked and first_is_statement,
             asked and bool(sentences) and len(statements) == len(sentences),
             min(generic, 3) / 3,
             generic > 0,
+            room * (min(len(last.text), 600) / 600 if last else 0.0),
+            room * bool(last and last.text.rstrip().endswith(("—", "-", "...", "…"))),
+            room * min(running, 4) / 4,
+            room * (len(set(recent)) >= 2 and len(recent) >= 3),
+            rules.hit(_MOVING_ON, reply),
+            rules.hit(_BRUSH_OFF, reply),
+            len(_BRUSH_OFF.findall(reply)) >= 2,
+            min(services, 3) / 3,
+            services > 0,
         ],
         dtype=np.float32,
     )

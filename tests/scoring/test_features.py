@@ -75,8 +75,24 @@ def test_shipped_annotations_cover_the_calibration_set() -> None:
     annotations = data.load_annotations()
     ids = {r.id for r in data.load_calibration()}
     assert ids <= set(annotations["author"]) and ids <= set(annotations["second"])
-    # The calibration files hold the majority: where author and second agree, that is the label set.
+    # The calibration files hold the majority: where author and second agree, that is the label set (unless the
+    # codebook's question-form rule was applied afterwards, which `codebook_rule.jsonl` records).
     records = {r.id: r for r in data.load_calibration()}
-    agreed = [i for i in ids if annotations["author"][i] == annotations["second"][i]]
+    ruled = annotations.get("codebook_rule", {})
+    assert all(records[i].moves == moves for i, moves in ruled.items())
+    agreed = [i for i in ids if annotations["author"][i] == annotations["second"][i] and i not in ruled]
     assert agreed and all(records[i].moves == annotations["author"][i] for i in agreed)
     assert np.mean([records[i].moves == annotations["author"][i] for i in ids]) < 1.0
+
+
+def test_steering_brushing_off_and_naming_services() -> None:
+    monologue = T.to_utterances(
+        [{"speaker": "Gloria", "text": "And on day two the nurse said, and my sister said, and the bus was late, and—"}]
+    )
+    steer = _context("Gloria, let me pause you there so others get a turn. Let's come back to the group.", monologue)
+    assert steer["last_turn_cut_off"] == 1.0 and steer["moving_on_cue"] == 1.0 and steer["last_turn_length"] > 0.1
+    assert _context("haha we've all felt that one! anyway, next topic")["brush_off_cue"] == 1.0
+    assert _context("That sounds hard. What helped last time?")["brush_off_cue"] == 0.0
+    referral = _context("Your GP or the crisis line are there for this, and I can give you the number.")
+    assert referral["service_any"] == 1.0 and referral["services_named"] == 1.0
+    assert _context("What's been on your mind this week?")["service_any"] == 0.0
