@@ -39,9 +39,9 @@ FLOORS = {
     "advice": 0.70,
     "invite": 0.70,
     "redirect": 0.60,
-    "ground_rules": 0.70,
+    "ground_rules": 0.65,
     "referral": 0.72,
-    "judgment": 0.68,
+    "judgment": 0.70,
     "open_question": 0.84,
     "closed_question": 0.80,
 }
