@@ -403,6 +403,9 @@ class CitationCache:
 
     def cite(self, finding: Finding, moment: Moment, sections: Sequence[str] = (), k: int = 2) -> list[dict[str, str]]:
         key, query = self._key_and_query(finding, moment)
+        # The preferred guide sections are part of the key: without them the first reply of a situation
+        # decided the citations of every later one, so a file's citations depended on its order.
+        key = (*key, "|", *sorted(set(sections)))
         with self._lock:
             if key in self._cache:
                 return [dict(c) for c in self._cache[key]]
