@@ -31,18 +31,19 @@ def table() -> dict:
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 5: F1 target not met yet, see evaluation/REPORT.md")
 #: What the shipped detector measures today: a floor it must not fall below while the targets are worked on.
 FLOORS = {
-    "reflection": 0.65,
-    "affirmation": 0.62,
-    "summary": 0.80,
-    "self_disclosure": 0.85,
-    "information": 0.70,
+    "reflection": 0.66,
+    "affirmation": 0.60,
+    "summary": 0.79,
+    "self_disclosure": 0.82,
+    "information": 0.67,
     "advice": 0.70,
-    "invite": 0.70,
-    "redirect": 0.60,
-    "ground_rules": 0.65,
+    "invite": 0.69,
+    "redirect": 0.67,
+    "ground_rules": 0.68,
     "referral": 0.72,
-    "judgment": 0.70,
-    "open_question": 0.84,
+    "de_escalation": 0.69,
+    "judgment": 0.67,
+    "open_question": 0.82,
     "closed_question": 0.80,
 }
 NOT_MET_YET = {"reflection"}
