@@ -84,12 +84,7 @@ def run(n: int) -> dict:
     assert one == results, "worker processes and one process must score identically"
 
     # The same file with `holdspace score --fast` (the rules-and-shape model only, nothing embedded), one process.
-    from holdspace.scoring import DeterministicScorer
-    from holdspace.scoring.detector import HybridMoveDetector
-
-    fast = DeterministicScorer(
-        HybridMoveDetector(scorer.detector.model, mode="fast"), scorer.score_model, scorer.citations
-    )
+    fast = scorer.fast()
     t2 = time.perf_counter()
     for start in range(0, len(requests), 512):
         fast.score_many(requests[start : start + 512])

@@ -117,15 +117,12 @@ def score(
 
 
 def _make_scorer(judge: str, fast: bool = False):  # noqa: ANN202 - returns a Scorer
-    from holdspace.scoring import DeterministicScorer, JudgeUnavailable, LLMJudgeScorer, get_turn_scorer
-    from holdspace.scoring.detector import HybridMoveDetector
+    from holdspace.scoring import JudgeUnavailable, LLMJudgeScorer, get_turn_scorer
 
     _warm_embedder()
     base = get_turn_scorer()
     if fast:
-        base = DeterministicScorer(
-            HybridMoveDetector(base.detector.model, mode="fast"), base.score_model, base.citations
-        )
+        base = base.fast()
     if judge == "llm":
         try:
             return LLMJudgeScorer(base)

@@ -461,7 +461,8 @@ def train_model(
     Y = np.array([[label in r.moves for label in LEARNED_LABELS] for r in records], dtype=np.int64)
     knn_vectors = knn_labels = None
     if batch.mean_embs is not None and any(v != "fast" for v in variants):
-        # Each training reply votes from the others (never itself), as a new reply will at run time.
+        # Each training reply votes from the others (never itself), as a new reply will at run time; the
+        # vectors are rounded to the half precision they are saved in, so training sees what inference will.
         knn_vectors, knn_labels = batch.mean_embs.astype(np.float16).astype(np.float32), Y.astype(np.float32)
         X = X.copy()
         X[:, -len(LEARNED_LABELS) :] = KNN_SCALE * neighbour_votes(knn_vectors, knn_vectors, knn_labels, True)

@@ -368,6 +368,7 @@ _SERVICE = re.compile(
     re.I,
 )
 
+
 def _content(text: str) -> frozenset[str]:
     return frozenset(w for w in _words(text) if w not in _STOP and len(w) > 2)
 
@@ -405,6 +406,7 @@ def context_vector(reply: str, sentences: Sequence[str], context: Sequence, name
         running += 1
     recent = [u.speaker for u in context[-4:] if u.role == "member"]
     services = len(_SERVICE.findall(reply))
+    brush_offs = len(_BRUSH_OFF.findall(reply))
     # What the room was doing (a monologue, a question asked) says little about a one-word reply ("Okay."):
     # those context-only features fade in with the reply's length, so they cannot make a move on their own.
     room = min(1.0, len(_words(reply)) / 6.0)
@@ -434,8 +436,8 @@ def context_vector(reply: str, sentences: Sequence[str], context: Sequence, name
             room * min(running, 4) / 4,
             room * (len(set(recent)) >= 2 and len(recent) >= 3),
             rules.hit(_MOVING_ON, reply),
-            rules.hit(_BRUSH_OFF, reply),
-            len(_BRUSH_OFF.findall(reply)) >= 2,
+            brush_offs > 0,
+            brush_offs >= 2,
             min(services, 3) / 3,
             services > 0,
         ],
@@ -450,7 +452,7 @@ def _words(text: str) -> list[str]:
 def _echo(sentence: str, heard: frozenset[str]) -> bool:
     if not heard:
         return False
-    content = {w for w in _words(sentence) if w not in _STOP and len(w) > 2}
+    content = _content(sentence)
     return bool(content) and len(content & heard) / len(content) >= 0.4
 
 
@@ -591,7 +593,7 @@ def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_o
     if not sentences and reply.strip():
         sentences = [reply.strip()]
     last = T.last_member_text(context)
-    heard = frozenset(w for w in _words(last) if w not in _STOP and len(w) > 2)
+    heard = _content(last)
     flags = (
         np.stack([sentence_vector(s, names, heard) for s in sentences])
         if sentences

@@ -386,11 +386,10 @@ class CitationCache:
         return key, query
 
     def warm(self, pairs: Sequence[tuple[Finding, Moment]]) -> None:
-        """Embed, in one batch, the queries of the (finding, moment) pairs not cited yet, so that citing a
+        """Embed, in one batch, the queries of the (finding, moment) pairs not searched yet, so that citing a
         file of replies costs one embedding pass instead of one per distinct situation."""
         with self._lock:
-            keyed = (self._key_and_query(f, m) for f, m in pairs)
-            queries = sorted({q for k, q in keyed if k not in self._cache and q not in self._found})
+            queries = sorted({q for _, q in (self._key_and_query(f, m) for f, m in pairs) if q not in self._found})
         retriever = self._get_retriever() if queries else None
         embedder = getattr(retriever, "embedder", None)
         remember = getattr(embedder, "remember", None)

@@ -33,16 +33,11 @@ def worker_count() -> int:
 def _init_worker(fast: bool) -> None:
     global _worker_scorer
     from holdspace.embeddings import get_embedder
-    from holdspace.scoring import DeterministicScorer, get_turn_scorer
-    from holdspace.scoring.detector import HybridMoveDetector
+    from holdspace.scoring import get_turn_scorer
 
     get_embedder(threads=1)  # one core each: the workers share the machine between them
     scorer = get_turn_scorer()
-    if fast:
-        scorer = DeterministicScorer(
-            HybridMoveDetector(scorer.detector.model, mode="fast"), scorer.score_model, scorer.citations
-        )
-    _worker_scorer = scorer
+    _worker_scorer = scorer.fast() if fast else scorer
 
 
 def _score_batch(batch: list[ScoreRequest]) -> list[dict[str, Any]]:

@@ -129,6 +129,13 @@ class DeterministicScorer:
         self.citations = citations or CitationCache()
         self.with_citations = with_citations
 
+    def fast(self) -> DeterministicScorer:
+        """This scorer with a detector that never embeds (`holdspace score --fast`); models and citation
+        cache are shared."""
+        return DeterministicScorer(
+            HybridMoveDetector(self.detector.model, mode="fast"), self.score_model, self.citations, self.with_citations
+        )
+
     # -- engine interface --------------------------------------------------------------------------------
     def score_turn(self, reply: str, moves: list[Move], context: list[Utterance], situation: Situation) -> TurnScore:
         """Score a reply inside a scenario; `moves` come from the session's detector."""
