@@ -31,20 +31,20 @@ def table() -> dict:
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 5: F1 target not met yet, see evaluation/REPORT.md")
 #: What the shipped detector measures today: a floor it must not fall below while the targets are worked on.
 FLOORS = {
-    "reflection": 0.66,
-    "affirmation": 0.60,
+    "reflection": 0.67,
+    "affirmation": 0.62,
     "summary": 0.79,
     "self_disclosure": 0.82,
-    "information": 0.67,
-    "advice": 0.70,
-    "invite": 0.69,
-    "redirect": 0.67,
-    "ground_rules": 0.68,
-    "referral": 0.72,
-    "de_escalation": 0.69,
-    "judgment": 0.67,
-    "open_question": 0.82,
-    "closed_question": 0.80,
+    "information": 0.71,
+    "advice": 0.68,
+    "invite": 0.68,
+    "redirect": 0.72,
+    "ground_rules": 0.71,
+    "referral": 0.73,
+    "de_escalation": 0.79,
+    "judgment": 0.69,
+    "open_question": 0.80,
+    "closed_question": 0.82,
 }
 NOT_MET_YET = {"reflection"}
 
