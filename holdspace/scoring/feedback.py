@@ -38,17 +38,52 @@ MANIPULATION = re.compile(
 )
 _EN_WORDS = frozenset(
     "the a an and or but so to of in on at for with is are was were be it that this you your i me my we he she they "
-    "what how why do does did not have has had can could would will just really feel like about there here".split()
+    "what how why do does did not have has had can could would will just really feel like about there here "
+    # what short, informal replies are made of: "ok thanks Dmitri. anyone else", "r u home now?"
+    "ok okay thanks thank yes yeah no well right sure sorry hi hello welcome anyone everyone someone else who "
+    "next now than then when all one some more still even ever always never again back too very much good "
+    "u ur r im thats dont its us our him her them his their let lets go going get got been being done".split()
+)
+#: Common function words of the languages a trainee is likeliest to type instead (Spanish, French, German,
+#: Italian, Portuguese, Dutch, Polish), minus any that are also English words.
+_OTHER_WORDS = (
+    frozenset(
+        (
+            "que el los las y en un una es por con para se lo como más pero sus le ya este sí porque esta cuando muy "
+            "sin sobre también hasta hay donde quien desde todo nos ella estar estas algo mi mis tú te ti tu qué "
+            "ha he sido estado mucha mucho "
+            "le la les des et est une pour pas qui dans ce il elle sur avec vous nous mais ou je tu ne sont être "
+            "très aussi comme fait été avez êtes "
+            "der die das und ist nicht ich du sie es ein eine mit auf für den dem sich auch wie bei oder wir ihr "
+            "aber noch nur sehr hast haben bin bist "
+            "il di che non per con sono ma anche come della questo hai ho sei molto "
+            "não com uma os para mais como mas você muito tem foi "
+            "het een en van ik je niet dat zijn op te met voor maar ook heb hebt "
+            "nie się jest że na jak ale tak czy już jestem"
+        ).split()
+    )
+    - _EN_WORDS
 )
 
 
 def looks_english(text: str) -> bool:
-    """False for replies of several words with almost no common English words (another language)."""
+    """False for a reply written in another language or script.
+
+    English unless there is evidence of another language: most letters outside the Latin alphabet, or
+    more common words of another language than of English. Terse English ("Classic addict thinking,
+    Jordan.") has few English function words but none of another language, so it stays English.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 12 and sum(
+        "a" <= c.lower() <= "z" or c in "àâäáãçéèêëíìîïñóòôöõúùûüßąćęłńśźżœ" for c in letters
+    ) < 0.5 * len(letters):
+        return False
     words = re.findall(r"[^\W\d_]+", text.lower())
     if len(words) < 4:
         return True
-    hits = sum(w in _EN_WORDS for w in words)
-    return hits / len(words) >= 0.08
+    english = sum(w in _EN_WORDS for w in words)
+    other = sum(w in _OTHER_WORDS for w in words)
+    return not (other >= 2 and other > english)
 
 
 def technique_listing(text: str) -> bool:

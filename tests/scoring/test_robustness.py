@@ -3,8 +3,11 @@ languages."""
 
 from __future__ import annotations
 
+import pytest
+
 from holdspace.content.models import DIMENSIONS
 from holdspace.scoring import score_record
+from holdspace.scoring.feedback import looks_english
 
 CONTEXT = [{"speaker": "Sam", "text": "I relapsed last week and I feel like I've let everyone down."}]
 
@@ -61,3 +64,31 @@ def test_another_language_is_low_confidence() -> None:
 def test_unicode_and_control_characters() -> None:
     out = score("Thank you 🙏\x00\x07 for telling us.\u202e What was that like?")
     assert out["overall"] is not None
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Das klingt wirklich schwer. Wie geht es dir damit?",
+        "Tu as l'air vraiment épuisé. Qu'est-ce qui a été le plus dur cette semaine?",
+        "Wygląda na to, że jest ci ciężko. Co się stało?",
+        "Похоже, тебе очень тяжело. Что случилось?",
+    ],
+)
+def test_other_languages_and_scripts_are_recognised(reply: str) -> None:
+    assert not looks_english(reply)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "ok thanks Dmitri. anyone else",
+        "Classic addict thinking, Jordan.",
+        "r u home now?",
+        "Four hundred quid by Tuesday. Mm.",
+        "Well, Sue. Priorities. Council tax before presents, every time.",
+    ],
+)
+def test_terse_english_is_not_taken_for_another_language(reply: str) -> None:
+    assert looks_english(reply)
+    assert not any("English" in n for n in score(reply).get("notes", []))
