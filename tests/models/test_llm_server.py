@@ -156,3 +156,20 @@ def test_process_exits_while_a_prefetch_is_in_flight(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "in flight: 1" in done.stdout
+
+
+def test_embedded_judge_verdict_is_complete_json_within_its_budget(llama_server: EmbeddedServer) -> None:
+    # The compact grammar (no free whitespace, bounded strings) is what lets a 135M model close the object:
+    # with llama.cpp's own schema grammar it spent the budget on indentation and the JSON was cut off.
+    from holdspace.scoring.scorer import ScoreRequest, _judge_prompt, judge_schema
+    from holdspace.scoring.text import to_utterances
+
+    request = ScoreRequest(
+        "j", "That sounds hard. What happened next?", to_utterances([{"speaker": "Sam", "text": "I slipped."}])
+    )
+    prompt = _judge_prompt(request, [], ("empathy", "questioning"))
+    verdict = EmbeddedChatModel(llama_server.base_url, timeout_s=120).structured(
+        prompt, judge_schema(("empathy", "questioning"))
+    )
+    assert 1 <= len(verdict.dimensions) <= 2
+    assert {v.dimension for v in verdict.dimensions} <= {"empathy", "questioning"}

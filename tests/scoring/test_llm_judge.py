@@ -51,3 +51,26 @@ def test_broken_judge_output_falls_back() -> None:
     assert "judge" not in out
     assert any("LLM judge failed" in n for n in out["notes"])
     assert out["scores"]["empathy"] is not None
+
+
+def test_a_verdict_without_real_reasons_is_not_used() -> None:
+    # What SmolLM2-135M writes when a grammar holds it to the schema: valid JSON, no sense in it.
+    looping = {
+        "dimensions": [
+            {"dimension": "empathy", "applies": True, "score": 1, "reason": "focuas"},
+            {"dimension": "questioning", "applies": True, "score": 1, "reason": "1-5"},
+        ],
+        "feedback": "I'm glad you're on the team, I'm glad you're on the team, I'm glad you're on the team",
+    }
+    judge = LLMJudgeScorer(get_turn_scorer(), model=ScriptedChatModel([json.dumps(looping)]))
+    out = judge.score_many([REQUEST])[0].to_json()
+    assert "judge" not in out and out["scores"]["empathy"] != 1
+    assert any("no usable verdict" in n for n in out["notes"])
+
+
+def test_a_looping_feedback_sentence_is_replaced_but_good_scores_are_kept() -> None:
+    verdict = {**VERDICT, "feedback": "good good good good good good good good good good good good"}
+    judge = LLMJudgeScorer(get_turn_scorer(), model=ScriptedChatModel([json.dumps(verdict)]))
+    out = judge.score_many([REQUEST])[0].to_json()
+    assert out["judge"] == "llm" and out["scores"]["empathy"] == 4
+    assert "good good good" not in out["feedback"] and out["feedback"]
