@@ -105,6 +105,9 @@ def score(
             _err(f"error: cannot write {output}: {exc}")
             raise typer.Exit(1) from None
         _err(f"scored {len(out_lines)} replies -> {output}" + (f" ({len(errors)} lines failed)" if errors else ""))
+    if judge == "llm":
+        judged = sum(1 for record in scored_all if record.get("judge") == "llm")
+        _err(f"LLM judge: {judged} of {len(scored_all)} replies judged by the model, the rest by the default judge")
     if summary is not None:
         from holdspace.scoring import summarise_session
 
@@ -125,9 +128,20 @@ def _make_scorer(judge: str, fast: bool = False):  # noqa: ANN202 - returns a Sc
         base = base.fast()
     if judge == "llm":
         try:
-            return LLMJudgeScorer(base)
+            scorer = LLMJudgeScorer(base)
         except JudgeUnavailable as exc:
             _err(f"warning: the LLM judge is unavailable ({exc}); scoring with the default judge instead")
+        else:
+            from holdspace.settings import get_settings
+
+            if get_settings().judge_backend == "embedded":
+                # Measured (session 4): 0 usable verdicts in 30 calibration replies, 6-30 s each.
+                _err(
+                    "note: the embedded judge is SmolLM2-135M, too small to judge a reply: expect most replies to "
+                    "fall back to the default judge (each says so in its notes). For real verdicts set "
+                    "HOLDSPACE_JUDGE_BACKEND=openai with a capable model."
+                )
+            return scorer
     return base
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,14 @@ def scoring_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _scoring_data_dir(scoring_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _scoring_data_dir(scoring_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HOLDSPACE_DATA_DIR", str(scoring_data_dir))
     monkeypatch.delenv("HOLDSPACE_CHROMA_URL", raising=False)
     monkeypatch.setenv("HOLDSPACE_JUDGE_BACKEND", "none")
     reset_settings_cache()
-    return scoring_data_dir
+    yield scoring_data_dir
+    monkeypatch.undo()
+    reset_settings_cache()  # a test that changed the environment leaves no settings behind for the next one
 
 
 @pytest.fixture

@@ -121,7 +121,30 @@ def test_llm_judge_unavailable_falls_back(write_jsonl, tmp_path: Path) -> None:
     code, _, err = _run(["score", str(write_jsonl(RECORDS[:1])), "-o", str(out), "--judge", "llm"])
     assert code == 0
     assert "judge is unavailable" in err
+    assert "LLM judge: 0 of 1 replies judged by the model" in err
     assert _read(out)[0]["scores"]["empathy"] is not None
+
+
+def test_llm_judge_tally_and_the_embedded_models_caution(write_jsonl, tmp_path: Path, monkeypatch) -> None:
+    import holdspace.models
+    from holdspace.models.scripted import ScriptedChatModel
+    from holdspace.settings import reset_settings_cache
+
+    # the first reply follows a disclosure, so empathy is among the dimensions the judge is asked about
+    verdict = {
+        "dimensions": [{"dimension": "empathy", "applies": True, "score": 4, "reason": "Warm and specific to it."}],
+        "feedback": "Naming the feeling first made the question land gently.",
+    }
+    answers = [json.dumps(verdict), "not json"]  # the second reply's verdict is unusable
+    monkeypatch.setattr(holdspace.models, "get_chat_model", lambda role: ScriptedChatModel(answers))
+    monkeypatch.setenv("HOLDSPACE_JUDGE_BACKEND", "embedded")
+    reset_settings_cache()
+    out = tmp_path / "out.jsonl"
+    code, _, err = _run(["score", str(write_jsonl(RECORDS[:2])), "-o", str(out), "--judge", "llm"])
+    assert code == 0
+    assert "too small to judge" in err
+    assert "LLM judge: 1 of 2 replies judged by the model" in err
+    assert [r.get("judge") for r in _read(out)] == ["llm", None]
 
 
 def test_rescoring_a_saved_transcript(write_jsonl, tmp_path: Path) -> None:
