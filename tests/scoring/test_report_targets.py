@@ -31,22 +31,22 @@ def table() -> dict:
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 5: F1 target not met yet, see evaluation/REPORT.md")
 #: What the shipped detector measures today: a floor it must not fall below while the targets are worked on.
 FLOORS = {
-    "reflection": 0.67,
-    "affirmation": 0.62,
-    "summary": 0.79,
+    "reflection": 0.68,
+    "affirmation": 0.64,
+    "summary": 0.78,
     "self_disclosure": 0.82,
     "information": 0.71,
     "advice": 0.68,
-    "invite": 0.68,
-    "redirect": 0.72,
-    "ground_rules": 0.71,
-    "referral": 0.73,
-    "de_escalation": 0.79,
-    "judgment": 0.69,
-    "open_question": 0.80,
-    "closed_question": 0.82,
+    "invite": 0.70,
+    "redirect": 0.71,
+    "ground_rules": 0.70,
+    "referral": 0.70,
+    "de_escalation": 0.80,
+    "judgment": 0.66,
+    "open_question": 0.83,
+    "closed_question": 0.81,
 }
-NOT_MET_YET = {"reflection"}
+NOT_MET_YET: set[str] = set()
 
 
 @pytest.mark.parametrize(
