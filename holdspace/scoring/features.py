@@ -461,7 +461,7 @@ def _strip_rx(name: str) -> re.Pattern[str]:
     return re.compile(rf"\s*,?\s*\b{re.escape(name)}\b\s*,?", re.I)
 
 
-def _strip_names(sentence: str, names: Sequence[str]) -> str:
+def strip_names(sentence: str, names: Sequence[str]) -> str:
     """The sentence without the member names it addresses ("Lorna, what ..." -> "what ...")."""
     core = sentence
     for name in names:
@@ -481,7 +481,7 @@ def sentence_vector(sentence: str, names: Sequence[str], heard: frozenset[str] =
     """Rule and shape features of one sentence (0/1 flags); `heard` holds the content words of what the
     member just said (a statement that echoes them is likely a reflection)."""
     s = sentence.strip()
-    core = _strip_names(s, names)
+    core = strip_names(s, names)
     clause = _last_clause(core) if s.endswith("?") else ""
     v = np.zeros(len(SENTENCE_FEATURES), dtype=np.float32)
     qmark = s.endswith("?")
@@ -585,6 +585,8 @@ class ReplyFeatures:
     sentence_flags: np.ndarray  # (n_sentences, len(SENTENCE_FEATURES))
     reply_vector: np.ndarray  # (len(REPLY_FEATURES) + NGRAM_BUCKETS,)
     names: list[str] = field(default_factory=list)
+    #: per sentence, the sum of its static token vectors; filled in by the detector's featurize
+    static_sums: np.ndarray | None = None
 
 
 def reply_features(reply: str, context: Sequence, names: Sequence[str], one_to_one: bool) -> ReplyFeatures:

@@ -45,10 +45,13 @@ def _score_batch(batch: list[ScoreRequest]) -> list[dict[str, Any]]:
 
 
 def _prepare_shared_files() -> None:
-    """Build (or check) what the workers would otherwise race to build: the guide index and the move model."""
+    """Build (or check) what the workers would otherwise race to build: the guide index, the move model and
+    the static token table."""
+    from holdspace.embeddings import get_embedder
     from holdspace.retrieval import get_retriever
     from holdspace.scoring.detector import load_model
 
+    get_embedder().static_table()
     load_model()
     get_retriever().load()
 

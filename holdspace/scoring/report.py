@@ -177,9 +177,10 @@ def score_agreement(
     return out
 
 
-def cross_part(feats: _Features) -> dict[str, list[MoveMetrics]]:
+def cross_part(feats: _Features, like: D.CascadeModel | None = None) -> dict[str, list[MoveMetrics]]:
     """Train on all parts but one, test on the held-out part: how well the detector transfers to replies
-    written by a different author in a different setting."""
+    written by a different author in a different setting. With `like`, each move keeps the shipped model's
+    feature blocks and C (thresholds are still chosen on the other parts), which makes the nine fits cheap."""
     parts = sorted({r.part for r in feats.records})
     result = {}
     for part in parts:
@@ -187,7 +188,7 @@ def cross_part(feats: _Features) -> dict[str, list[MoveMetrics]]:
         test = [r for r in feats.records if r.part == part]
         if not train or not test:
             continue
-        model = D.train_cascade(train, batch=feats.subset(train))
+        model = D.train_cascade(train, batch=feats.subset(train), like=like)
         pred, _ = predict(model, feats, test)
         result[part] = metrics([r.moves for r in test], [{m.label for m in p} for p in pred], D.LEARNED_LABELS)
     return result
@@ -294,7 +295,7 @@ def generate(
     cross_tables = {}
     if cross:
         echo("cross-part generalisation (train on the other parts)…")
-        cross_tables = cross_part(feats)
+        cross_tables = cross_part(feats, like=model)
     judge_line, judge_table = judge_agreement(test) if judge else ("skipped (--no-judge)", None)
 
     passed_all = all(m.passed is not False for m in table)
@@ -321,8 +322,9 @@ def generate(
     add(
         "- Detector: rule hits from `holdspace/engine/moves.py` + lexical shape + MiniLM sentence embeddings and "
         "similarity to prototype sentences written from the move definitions; one L2-regularised logistic regression "
-        "per move (feature blocks, C and threshold by 5-fold cross-validation on train). A fast twin model without "
-        "embeddings decides the clear-cut replies; the rest are embedded."
+        "per move (feature blocks, C and threshold by 5-fold cross-validation on train). A fast twin model decides the "
+        "clear-cut replies from the rules, shape and static MiniLM token vectors (each token's vector from the model, "
+        "looked up and averaged: no model run); the rest are embedded."
     )
     add(
         f"- Targets: F1 ≥ 0.8 for open and closed questions, ≥ 0.7 for reflections and for every other move with "
@@ -380,7 +382,9 @@ def generate(
         add(
             "Each part of the calibration set was written separately (different authors, settings and styles). "
             "Here the detector is trained on the other parts and tested on the held-out one — a proxy for replies "
-            "worded unlike anything it was trained on. F1 per move (support in brackets):"
+            "worded unlike anything it was trained on. Each move keeps the shipped model's feature blocks and "
+            "regularisation (chosen on the train split); weights and thresholds are fitted on the other parts. "
+            "F1 per move (support in brackets):"
         )
         add("")
         parts = sorted(cross_tables)
@@ -423,6 +427,7 @@ def generate(
         nr = sum(a["near"] * a["n"] for a in agreement.values()) / tot
         add(f"| *all* | | | | {tot} | {_fmt(ex)} | {_fmt(nr)} | | | |")
     add("")
+    lines.extend(session_section(echo))
     add("## LLM judge")
     add("")
     add(judge_line + ".")
@@ -435,6 +440,63 @@ def generate(
     add("")
     add(f"_Generated {_dt.date.today().isoformat()} in {time.time() - started:.0f} s._")
     return "\n".join(lines) + "\n", passed_all
+
+
+def session_section(echo: Callable[[str], None] = lambda s: None) -> list[str]:
+    """REPORT.md's section on whole sessions rated high or low quality (empty when there are none)."""
+    from holdspace.scoring import get_turn_scorer
+    from holdspace.scoring import sessions as S
+
+    sessions = S.load_sessions()
+    if not sessions:
+        return []
+    echo(f"scoring {len(sessions)} whole sessions…")
+    results = S.evaluate(sessions, get_turn_scorer())
+    second = S.load_second_ratings()
+    out = ["## Whole sessions rated high or low quality", ""]
+    n_high = sum(r.quality == "high" for r in results)
+    rated = [s for s in sessions if s.id in second]
+    agree = sum(second[s.id].quality == s.quality for s in rated)
+    out.append(
+        f"{len(sessions)} whole sessions in `evaluation/sessions/` ({n_high} high, {len(results) - n_high} low; "
+        f"{sum(s.setting == 'one_to_one' for s in sessions)} one-to-one, {sum(s.setting == 'group' for s in sessions)} "
+        f"group), each written as an example of good or poor practice"
+        + (f" and rated blind by a second rater, who agreed on {agree} of {len(rated)}" if rated else "")
+        + ". Part a's poor sessions are poor in most turns; part b's are subtler (plain, unpolished good practice "
+        "and warm, articulate poor practice). Every helper or facilitator turn is scored as `holdspace score` "
+        "scores a reply (the turns before it as context); a session's score is the mean of its turns' overall "
+        "scores. AUC: how often a high session outscores a low one (1.0 = always, 0.5 = chance)."
+    )
+    out += ["", "| measure | high: mean (min–max) | low: mean (min–max) | AUC |", "|---|---|---|---|"]
+
+    def row(name: str, attr: str, higher_is_better: bool = True) -> str:
+        hi = [getattr(r, attr) for r in results if r.quality == "high"]
+        lo = [getattr(r, attr) for r in results if r.quality == "low"]
+        auc = S.roc_auc(hi, lo) if higher_is_better else S.roc_auc(lo, hi)
+
+        def span(v: list[float]) -> str:
+            return f"{np.mean(v):.2f} ({min(v):.2f}–{max(v):.2f})" if v else "—"
+
+        return f"| {name} | {span(hi)} | {span(lo)} | {_fmt(auc)}{'' if higher_is_better else ' (low higher)'} |"
+
+    out.append(row("session score (mean overall of its turns)", "mean_overall"))
+    out.append(row("reflections per question", "reflections_per_question"))
+    out.append(row("share of turns with advice or judgment", "telling_share", higher_is_better=False))
+    subsets = [
+        (f"{setting.replace('_', '-')} only", [r for r in results if r.setting == setting])
+        for setting in ("one_to_one", "group")
+    ]
+    subsets += [
+        (f"{part.replace('_', ' ')} only", [r for r in results if r.part == part])
+        for part in sorted({r.part for r in results})
+    ]
+    for name, sub in subsets:
+        hi = [r.mean_overall for r in sub if r.quality == "high"]
+        lo = [r.mean_overall for r in sub if r.quality == "low"]
+        if hi and lo:
+            out.append(f"| session score, {name} ({len(sub)}) | | | {_fmt(S.roc_auc(hi, lo))} |")
+    out.append("")
+    return out
 
 
 def write_report(

@@ -110,3 +110,35 @@ def test_fast_mode_never_embeds() -> None:
     moves = detector.detect_items([make_item("You sound exhausted. What has this week been like?", [])])
     assert get_embedder().texts_encoded == before
     assert {"reflection", "open_question"} <= {m.label for m in moves[0]}
+
+
+def test_refitting_with_known_choices_keeps_them_and_still_learns() -> None:
+    """Cross-part evaluation refits the shipped design on other data: blocks and C fixed, threshold searched."""
+    from holdspace.scoring.data import load_calibration, train_test
+    from holdspace.scoring.detector import featurize, item_from_record, train_model
+
+    train, _ = train_test(load_calibration())
+    sample = train[:300]
+    batch = featurize([item_from_record(r) for r in sample], embed=False)
+    choices = {label: ["fast", 0.1] for label in LEARNED_LABELS}
+    model = train_model(sample, batch=batch, variants=("fast",), choices=choices)
+    assert all(
+        model.meta["choice"][label] == ["fast", 0.1]
+        for label in LEARNED_LABELS
+        if label in model.meta["choice"]
+    )
+    j = LEARNED_LABELS.index("closed_question")
+    probs = model.probabilities(featurize([item_from_record(r) for r in sample], embed=False).X)[:, j]
+    gold = [("closed_question" in r.moves) for r in sample]
+    mean_pos = sum(p for p, g in zip(probs, gold, strict=True) if g) / max(1, sum(gold))
+    mean_neg = sum(p for p, g in zip(probs, gold, strict=True) if not g) / max(1, len(gold) - sum(gold))
+    assert mean_pos > mean_neg + 0.3
+
+
+def test_fast_model_reads_static_token_vectors_but_no_sentence_embedding() -> None:
+    from holdspace.scoring.detector import _variant_mask, feature_names
+
+    names = feature_names()
+    fast = {n for n, on in zip(names, _variant_mask("fast", len(names)), strict=True) if on}
+    assert {f"static_{i}" for i in range(384)} <= fast
+    assert not any(n.startswith(("emb_", "proto:", "knn:")) for n in fast)

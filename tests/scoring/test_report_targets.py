@@ -31,20 +31,20 @@ def table() -> dict:
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 5: F1 target not met yet, see evaluation/REPORT.md")
 #: What the shipped detector measures today: a floor it must not fall below while the targets are worked on.
 FLOORS = {
-    "reflection": 0.68,
-    "affirmation": 0.64,
-    "summary": 0.78,
-    "self_disclosure": 0.82,
-    "information": 0.71,
-    "advice": 0.68,
+    "reflection": 0.70,
+    "affirmation": 0.70,
+    "summary": 0.81,
+    "self_disclosure": 0.86,
+    "information": 0.74,
+    "advice": 0.74,
     "invite": 0.70,
-    "redirect": 0.71,
-    "ground_rules": 0.70,
-    "referral": 0.70,
-    "de_escalation": 0.80,
-    "judgment": 0.66,
-    "open_question": 0.83,
-    "closed_question": 0.81,
+    "redirect": 0.73,
+    "ground_rules": 0.72,
+    "referral": 0.73,
+    "de_escalation": 0.82,
+    "judgment": 0.67,
+    "open_question": 0.82,
+    "closed_question": 0.82,
 }
 NOT_MET_YET: set[str] = set()
 
