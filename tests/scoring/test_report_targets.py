@@ -31,18 +31,18 @@ def table() -> dict:
 NOT_MET = pytest.mark.xfail(strict=True, reason="issue 5: F1 target not met yet, see evaluation/REPORT.md")
 #: What the shipped detector measures today: a floor it must not fall below while the targets are worked on.
 FLOORS = {
-    "reflection": 0.70,
-    "affirmation": 0.70,
-    "summary": 0.81,
-    "self_disclosure": 0.86,
-    "information": 0.74,
-    "advice": 0.74,
-    "invite": 0.70,
-    "redirect": 0.73,
-    "ground_rules": 0.72,
-    "referral": 0.73,
-    "de_escalation": 0.82,
-    "judgment": 0.67,
+    "reflection": 0.71,
+    "affirmation": 0.68,
+    "summary": 0.78,
+    "self_disclosure": 0.85,
+    "information": 0.73,
+    "advice": 0.73,
+    "invite": 0.72,
+    "redirect": 0.76,
+    "ground_rules": 0.75,
+    "referral": 0.76,
+    "de_escalation": 0.81,
+    "judgment": 0.69,
     "open_question": 0.82,
     "closed_question": 0.82,
 }
@@ -57,7 +57,6 @@ def test_question_and_reflection_targets(table: dict, label: str) -> None:
     assert m.f1 >= TARGETS[label], f"{label}: F1 {m.f1:.2f} < {TARGETS[label]} (support {m.support})"
 
 
-@NOT_MET
 def test_every_well_supported_move_meets_its_target(table: dict) -> None:
     failing = {
         label: round(m.f1, 2)
