@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from holdspace.scoring.data import CalibrationRecord, load_annotations, load_cal
 from holdspace.scoring.rubric import SCORE_ARTIFACT, ReplyShape, capped, fit_score_model, to_score
 from holdspace.scoring.situation import applicable, read_context
 from holdspace.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from holdspace.scoring.scorer import LLMJudgeScorer
 
 log = logging.getLogger(__name__)
 
@@ -194,18 +198,25 @@ def cross_part(feats: _Features, like: D.CascadeModel | None = None) -> dict[str
     return result
 
 
-def judge_agreement(records: Sequence[CalibrationRecord], limit: int = 60) -> tuple[str, dict | None]:
-    """The LLM judge's agreement on (up to `limit`) test replies, or why it was skipped."""
+def judge_agreement(
+    records: Sequence[CalibrationRecord], limit: int = 60, judge: LLMJudgeScorer | None = None
+) -> tuple[str, dict | None]:
+    """The LLM judge's agreement on (up to `limit`) test replies, or why it was skipped; when replies fell
+    back to the default judge, how many and why."""
     from holdspace.settings import get_settings
 
-    if get_settings().judge_backend == "none":
-        return "skipped: no judge model is configured (set HOLDSPACE_JUDGE_BACKEND to embedded or openai)", None
-    from holdspace.scoring.scorer import JudgeUnavailable, LLMJudgeScorer, ScoreRequest
+    backend = get_settings().judge_backend if judge is None else getattr(judge.model, "name", "given model")
+    if judge is None:
+        if backend == "none":
+            return "skipped: no judge model is configured (set HOLDSPACE_JUDGE_BACKEND to embedded or openai)", None
+        from holdspace.scoring.scorer import JudgeUnavailable, LLMJudgeScorer
 
-    try:
-        judge = LLMJudgeScorer()
-    except JudgeUnavailable as exc:
-        return f"skipped: the judge model is unavailable ({exc})", None
+        try:
+            judge = LLMJudgeScorer()
+        except JudgeUnavailable as exc:
+            return f"skipped: the judge model is unavailable ({exc})", None
+    from holdspace.scoring.scorer import ScoreRequest
+
     sample = list(records)[:limit]
     requests = [ScoreRequest(r.id, r.reply, T.to_utterances(r.context)) for r in sample]
     scored = judge.score_many(requests)
@@ -224,7 +235,22 @@ def judge_agreement(records: Sequence[CalibrationRecord], limit: int = 60) -> tu
         d: (len(exact[d]), float(np.mean(exact[d])) if exact[d] else 0.0, float(np.mean(near[d])) if near[d] else 0.0)
         for d in DIMENSIONS
     }
-    return f"{used} of {len(sample)} test replies judged by the LLM ({get_settings().judge_backend})", table
+    line = f"{used} of {len(sample)} test replies judged by the LLM ({backend})"
+    fell_back = [s for s in scored if s.judge != "llm" and s.overall is not None]
+    if fell_back:
+        senseless = sum(1 for s in fell_back if any("no usable verdict" in n for n in s.notes))
+        broken = len(fell_back) - senseless
+        line += (
+            f"; {len(fell_back)} fell back to the default judge: {senseless} verdicts held no real reason (the"
+            " field instructions, an example or one phrase written back into the slots) and"
+            f" {broken} were not a valid verdict within the token budget"
+        )
+        if not used:
+            line += (
+                ". A model this small cannot rate a reply; point HOLDSPACE_JUDGE_BACKEND=openai and"
+                " HOLDSPACE_JUDGE_MODEL at a larger one and rerun `holdspace eval moves` to measure it"
+            )
+    return line, table if used else None
 
 
 def human_agreement(

@@ -247,6 +247,34 @@ class DeterministicScorer:
 
 
 # ------------------------------------------------------------------------------------------------ LLM judge
+#: What the judge is told about its fields. A small model held to a grammar often writes these back into the
+#: slots ("one sentence: what the reply did…", "1-5 when it applies"): instructions, not a reason.
+_FIELD_INSTRUCTIONS = (
+    "does this moment call for this dimension?",
+    "1-5 when it applies, else null",
+    "one sentence: what the reply did on this dimension and its effect",
+    "one specific sentence of coaching for the trainee",
+)
+_SCALE_RANGE = re.compile(r"\b[1-5]\s*-\s*[1-6]\b")
+
+
+def _ngrams(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+_INSTRUCTION_NGRAMS = set().union(*(_ngrams(t) for t in _FIELD_INSTRUCTIONS))
+
+
+def _copies_the_instructions(text: str) -> bool:
+    """Does the text repeat the judge's field instructions or the score scale instead of saying something?"""
+    return bool(_SCALE_RANGE.search(text)) or bool(_ngrams(text) & _INSTRUCTION_NGRAMS)
+
+
+def _real_sentence(text: str, min_words: int) -> bool:
+    return _reads_as_text(text, min_words) and not _copies_the_instructions(text)
+
+
 @lru_cache(maxsize=128)
 def judge_schema(dimensions: tuple[str, ...] = DIMENSIONS) -> type:
     """The pydantic verdict the judge model must return, for the dimensions it is asked about.
@@ -263,17 +291,15 @@ def judge_schema(dimensions: tuple[str, ...] = DIMENSIONS) -> type:
 
     class DimensionVerdict(BaseModel):
         dimension: dimension_type  # type: ignore[valid-type]
-        applies: bool = Field(description="does this moment call for this dimension?")
-        score: int | None = Field(default=None, ge=1, le=5, description="1-5 when it applies, else null")
+        applies: bool = Field(description=_FIELD_INSTRUCTIONS[0])
+        score: int | None = Field(default=None, ge=1, le=5, description=_FIELD_INSTRUCTIONS[1])
         # Bounded, so a small model held to the schema by a grammar cannot ramble past its token budget.
-        reason: str = Field(
-            max_length=120, description="one sentence: what the reply did on this dimension and its effect"
-        )
+        reason: str = Field(max_length=120, description=_FIELD_INSTRUCTIONS[2])
 
     return create_model(
         "JudgeVerdict",
         dimensions=(list[DimensionVerdict], Field(min_length=1, max_length=len(names))),
-        feedback=(str, Field(max_length=200, description="one specific sentence of coaching for the trainee")),
+        feedback=(str, Field(max_length=200, description=_FIELD_INSTRUCTIONS[3])),
     )
 
 
@@ -361,7 +387,7 @@ class LLMJudgeScorer:
         reasons: dict[str, str] = {}
         for v in verdict.dimensions:
             # A score is only as good as its reason: a grammar guarantees the JSON, not the sense in it.
-            if v.applies and v.score is not None and _reads_as_text(v.reason, min_words=3):
+            if v.applies and v.score is not None and _real_sentence(v.reason, min_words=3):
                 scores[v.dimension] = int(v.score)
                 reasons[v.dimension] = v.reason
         present = [s for s in scores.values() if s is not None]
@@ -372,7 +398,7 @@ class LLMJudgeScorer:
             scores = {d: (min(s, 2) if s is not None else None) for d, s in scores.items()}
             present = [s for s in scores.values() if s is not None]
         overall = round(sum(present) / len(present), 2)
-        feedback = verdict.feedback.strip() if _reads_as_text(verdict.feedback, min_words=5) else det.feedback
+        feedback = verdict.feedback.strip() if _real_sentence(verdict.feedback, min_words=5) else det.feedback
         return ScoredReply(
             det.id,
             det.moves,

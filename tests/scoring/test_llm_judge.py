@@ -74,3 +74,88 @@ def test_a_looping_feedback_sentence_is_replaced_but_good_scores_are_kept() -> N
     out = judge.score_many([REQUEST])[0].to_json()
     assert out["judge"] == "llm" and out["scores"]["empathy"] == 4
     assert "good good good" not in out["feedback"] and out["feedback"]
+
+
+def test_reasons_that_copy_the_field_instructions_are_not_used() -> None:
+    # Also what SmolLM2-135M writes: the schema's own descriptions and the score scale, put back in the slots.
+    copied = {
+        "dimensions": [
+            {
+                "dimension": "empathy",
+                "applies": True,
+                "score": 1,
+                "reason": "one sentence: what the reply did on this dimension and its effect",
+            },
+            {
+                "dimension": "questioning",
+                "applies": True,
+                "score": 2,
+                "reason": "1-5 when it calls for a reason, but it's not a reason, it's a reason",
+            },
+        ],
+        "feedback": "1-5 when it applies, 2-5 when it applies, 3-5 when it applies",
+    }
+    judge = LLMJudgeScorer(get_turn_scorer(), model=ScriptedChatModel([json.dumps(copied)]))
+    out = judge.score_many([REQUEST])[0].to_json()
+    assert "judge" not in out and out["scores"]["empathy"] != 1
+    assert any("no usable verdict" in n for n in out["notes"])
+
+
+def test_a_real_reason_that_mentions_the_reply_is_kept() -> None:
+    verdict = {
+        **VERDICT,
+        "dimensions": [
+            {
+                "dimension": "empathy",
+                "applies": True,
+                "score": 2,
+                "reason": "The reply did not name the shame she described before asking on.",
+            },
+        ],
+    }
+    judge = LLMJudgeScorer(get_turn_scorer(), model=ScriptedChatModel([json.dumps(verdict)]))
+    out = judge.score_many([REQUEST])[0].to_json()
+    assert out["judge"] == "llm" and out["scores"]["empathy"] == 2
+
+
+def _calibration_like(n: int) -> list:
+    from holdspace.scoring.data import CalibrationRecord
+
+    return [
+        CalibrationRecord(
+            id=f"t{i}",
+            setting="one_to_one",
+            context=[{"speaker": "client", "text": "I relapsed."}],
+            reply="That sounds really hard. What happened next?",
+            moves=frozenset({"reflection", "open_question"}),
+            depth="complex",
+            scores={"empathy": 4, "questioning": 4},
+            part="t",
+        )
+        for i in range(n)
+    ]
+
+
+def test_the_report_measures_agreement_on_the_replies_the_judge_rated() -> None:
+    from holdspace.scoring.report import judge_agreement
+
+    judge = LLMJudgeScorer(get_turn_scorer(), model=ScriptedChatModel([json.dumps(VERDICT)] * 3))
+    line, table = judge_agreement(_calibration_like(3), judge=judge)
+    assert line.startswith("3 of 3 test replies judged by the LLM")
+    assert table is not None and table["empathy"] == (3, 1.0, 1.0) and table["questioning"][0] == 3
+    assert table["questioning"][1] == 0.0 and table["questioning"][2] == 1.0  # 5 against a label of 4
+
+
+def test_the_report_says_why_a_judge_rated_nothing() -> None:
+    from holdspace.scoring.report import judge_agreement
+
+    copied = {
+        "dimensions": [{"dimension": "empathy", "applies": True, "score": 1, "reason": "1-5 when it applies"}],
+        "feedback": "x",
+    }
+    judge = LLMJudgeScorer(get_turn_scorer(), model=ScriptedChatModel([json.dumps(copied), "not json"]))
+    line, table = judge_agreement(_calibration_like(2), judge=judge)
+    assert table is None
+    assert line.startswith("0 of 2 test replies judged by the LLM")
+    assert "1 verdicts held no real reason" in line and "1 were not a valid verdict" in line
+    assert "HOLDSPACE_JUDGE_BACKEND=openai" in line
