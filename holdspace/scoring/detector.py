@@ -456,15 +456,23 @@ def _fit_lr(X: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
     return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
 
 
-def _best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    """The threshold in [0.25, 0.85] with the best F1 on out-of-fold probabilities (ties: closest to 0.5)."""
+#: Moves whose threshold favours precision (F-beta with beta < 1 instead of F1). Telling a trainee they judged
+#: someone when they reflected does more harm than missing a judgment, and judgment is far rarer in real
+#: sessions than in the calibration set, which was weighted towards it (19% of replies): a threshold tuned
+#: for F1 there flags plain reflections in real sessions.
+THRESHOLD_BETA: dict[str, float] = {"judgment": 0.5}
+
+
+def _best_threshold(y: np.ndarray, p: np.ndarray, beta: float = 1.0) -> tuple[float, float]:
+    """The threshold in [0.25, 0.85] with the best F-beta on out-of-fold probabilities (ties: closest to 0.5)."""
     best = (0.5, -1.0)
+    b2 = beta * beta
     for t in np.arange(0.25, 0.851, 0.025):
         pred = p >= t
         tp = float((pred & (y == 1)).sum())
-        f1 = 2 * tp / max(1.0, float(pred.sum() + (y == 1).sum()))
-        if f1 > best[1] + 1e-9 or (abs(f1 - best[1]) <= 1e-9 and abs(t - 0.5) < abs(best[0] - 0.5)):
-            best = (float(t), f1)
+        score = (1 + b2) * tp / max(1.0, float(pred.sum() + b2 * (y == 1).sum()))
+        if score > best[1] + 1e-9 or (abs(score - best[1]) <= 1e-9 and abs(t - 0.5) < abs(best[0] - 0.5)):
+            best = (float(t), score)
     return best
 
 
@@ -547,7 +555,7 @@ def train_model(
                     mask[fold] = False
                     w, c0 = _fit_lr(Xv[mask], y[mask], C)
                     oof[fold] = _sigmoid(Xv[fold] @ w + c0)
-                t, f1 = _best_threshold(y, oof)
+                t, f1 = _best_threshold(y, oof, THRESHOLD_BETA.get(label, 1.0))
                 if f1 > best[0] + 1e-6:
                     best = (f1, variant, C, t)
         return best
@@ -564,7 +572,8 @@ def train_model(
         w, b[j] = _fit_lr(X[:, cols], Y[:, j], C)
         W[j, cols] = w
         thresholds[j] = t
-        chosen[label] = f"{variant} C={C} cv_f1={f1:.3f}"
+        beta = THRESHOLD_BETA.get(label, 1.0)
+        chosen[label] = f"{variant} C={C} cv_f{beta:g}={f1:.3f}"
         choice[label] = [variant, C]
         cv_f1[label] = round(f1, 4)
     # Reflection depth: complex vs simple among replies that reflect.

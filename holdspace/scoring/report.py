@@ -348,7 +348,9 @@ def generate(
     add(
         "- Detector: rule hits from `holdspace/engine/moves.py` + lexical shape + MiniLM sentence embeddings and "
         "similarity to prototype sentences written from the move definitions; one L2-regularised logistic regression "
-        "per move (feature blocks, C and threshold by 5-fold cross-validation on train). A fast twin model decides the "
+        "per move (feature blocks, C and threshold by 5-fold cross-validation on train; judgment's threshold "
+        "maximises F0.5, favouring precision, because the calibration set over-represents judgment and a false "
+        "accusation of judging teaches the wrong thing). A fast twin model decides the "
         "clear-cut replies from the rules, shape and static MiniLM token vectors (each token's vector from the model, "
         "looked up and averaged: no model run); the rest are embedded."
     )

@@ -142,3 +142,56 @@ def test_fast_model_reads_static_token_vectors_but_no_sentence_embedding() -> No
     fast = {n for n, on in zip(names, _variant_mask("fast", len(names)), strict=True) if on}
     assert {f"static_{i}" for i in range(384)} <= fast
     assert not any(n.startswith(("emb_", "proto:", "knn:")) for n in fast)
+
+
+def test_a_precision_weighted_threshold_sits_higher_than_the_f1_one() -> None:
+    import numpy as np
+
+    from holdspace.scoring.detector import THRESHOLD_BETA, _best_threshold
+
+    # Out-of-fold probabilities: catching the 8 positives at 0.53 also raises 6 false alarms.
+    y = np.array([1] * 10 + [1] * 8 + [0] * 6 + [0] * 40)
+    p = np.array([0.9] * 10 + [0.53] * 8 + [0.53] * 6 + [0.2] * 40)
+    t_f1, f1 = _best_threshold(y, p)
+    t_half, f_half = _best_threshold(y, p, beta=0.5)
+    assert t_f1 <= 0.53 < t_half <= 0.9
+    assert 0 < f1 <= 1 and 0 < f_half <= 1
+    assert THRESHOLD_BETA.get("judgment", 1.0) < 1.0 and THRESHOLD_BETA.get("reflection", 1.0) == 1.0
+
+
+PLAIN_REPLIES = [
+    ("I keep telling myself I'll cut back after this month.", "You've been putting it off until things calm down."),
+    ("My daughter won't talk to me since the funeral.", "That silence from her is really hurting."),
+    ("I smoked again on Friday. Just the one.", "So Friday was harder than the other days."),
+    ("I haven't left the flat since Tuesday.", "You've been staying in a lot this week."),
+    ("I stopped the tablets because they made me feel flat.", "The tablets took the edge off more than the low mood."),
+    ("Everyone at work thinks I'm fine.", "Nobody there sees how much it's costing you."),
+    ("I went to the meeting but left at the break.", "You got yourself there, and it was a lot to stay."),
+    ("I don't really see what the fuss is about.", "You're not convinced it's a problem."),
+]
+JUDGING_REPLIES = [
+    ("I smoked again on Friday. Just the one.", "Just the one. Sure. That's what you said last time."),
+    ("I haven't left the flat since Tuesday.", "Well, sitting in the flat feeling sorry for yourself won't help."),
+    ("I stopped the tablets because they made me feel flat.", "That was a pretty irresponsible thing to do."),
+    ("I don't really see what the fuss is about.", "Come on, you know exactly what the fuss is about."),
+]
+
+
+def _judged(pairs: list[tuple[str, str]]) -> int:
+    detector = get_move_detector()
+    return sum(
+        any(m.label == "judgment" for m in detector.detect(reply, [Utterance("client", "member", said)]))
+        for said, reply in pairs
+    )
+
+
+def test_plain_reflections_are_not_read_as_judgment() -> None:
+    assert _judged(PLAIN_REPLIES) <= 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (issue 5 notes): the fast model is sure of itself on short blunt judgments and misses them",
+)
+def test_blunt_judgments_are_read_as_judgment() -> None:
+    assert _judged(JUDGING_REPLIES) >= len(JUDGING_REPLIES) - 1

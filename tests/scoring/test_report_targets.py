@@ -42,7 +42,7 @@ FLOORS = {
     "ground_rules": 0.75,
     "referral": 0.76,
     "de_escalation": 0.81,
-    "judgment": 0.69,
+    "judgment": 0.70,
     "open_question": 0.82,
     "closed_question": 0.82,
 }
