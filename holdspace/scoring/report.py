@@ -219,7 +219,9 @@ def judge_agreement(
 
     sample = list(records)[:limit]
     requests = [ScoreRequest(r.id, r.reply, T.to_utterances(r.context)) for r in sample]
+    failures_before = judge.failures
     scored = judge.score_many(requests)
+    broken = judge.failures - failures_before  # raised: no valid verdict within the token budget
     exact: dict[str, list[bool]] = {d: [] for d in DIMENSIONS}
     near: dict[str, list[bool]] = {d: [] for d in DIMENSIONS}
     used = sum(1 for s in scored if s.judge == "llm")
@@ -238,8 +240,7 @@ def judge_agreement(
     line = f"{used} of {len(sample)} test replies judged by the LLM ({backend})"
     fell_back = [s for s in scored if s.judge != "llm" and s.overall is not None]
     if fell_back:
-        senseless = sum(1 for s in fell_back if any("no usable verdict" in n for n in s.notes))
-        broken = len(fell_back) - senseless
+        senseless = len(fell_back) - broken
         line += (
             f"; {len(fell_back)} fell back to the default judge: {senseless} verdicts held no real reason (the"
             " field instructions, an example or one phrase written back into the slots) and"
